@@ -1,0 +1,54 @@
+"""Reading and validating ``ARCHIVER_*`` settings at start-up.
+
+Components call these from ``from_crawler``: a bad value raises
+``NotConfigured`` (or ``ValueError`` for the CLI) with a sentence that says
+how to fix it, so a crawl fails at start, not halfway through.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scrapy.exceptions import NotConfigured
+
+
+class SettingError(NotConfigured):
+    """An ``ARCHIVER_*`` setting holds a value the archiver cannot use."""
+
+
+def output_dir(settings: Any) -> Path:
+    """``ARCHIVER_OUTPUT_DIR``, created when missing; it must be a writable folder."""
+    value = settings.get("ARCHIVER_OUTPUT_DIR")
+    if not value or not str(value).strip():
+        raise SettingError(
+            "ARCHIVER_OUTPUT_DIR is empty: set it to the archive folder, e.g. -s ARCHIVER_OUTPUT_DIR=output"
+        )
+    path = Path(str(value)).expanduser()
+    if path.exists() and not path.is_dir():
+        raise SettingError(f"ARCHIVER_OUTPUT_DIR={path} is a file: point it at a folder for the archive")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingError(f"ARCHIVER_OUTPUT_DIR={path} cannot be created ({exc.strerror})") from None
+    return path
+
+
+def positive_int(settings: Any, name: str, *, minimum: int = 1) -> int:
+    """An integer setting of at least ``minimum``."""
+    raw = settings.get(name)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise SettingError(f"{name}={raw!r} is not a whole number: set it to one, e.g. -s {name}=3") from None
+    if value < minimum:
+        raise SettingError(f"{name}={value} is too small: it must be at least {minimum}")
+    return value
+
+
+def flag(settings: Any, name: str) -> bool:
+    """A boolean setting; accepts what Scrapy's getbool accepts, refuses anything else."""
+    try:
+        return bool(settings.getbool(name))
+    except ValueError:
+        raise SettingError(f"{name}={settings.get(name)!r} is not a boolean: use True/False or 1/0") from None

@@ -1,0 +1,105 @@
+"""The exporter: the only code that writes archive files.
+
+Posts go to ``_posts/YYYY-MM-DD-<id>.md`` (or stay in ``old_post/`` once
+rotated there) and category pages to ``category/<slug>.html``. Every write is
+atomic, and a file whose text would not change is not touched (its bytes and
+mtime are kept), so a re-run over an unchanged site writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import logging
+import os
+from pathlib import Path
+
+from archiver import post as postfmt
+from archiver.fsutil import atomic_write, remove_stale_temp_files
+from archiver.index import POST_FOLDERS, ArchiveIndex, Entry
+from archiver.items import Article
+from archiver.slug import is_valid_slug
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    NEW = "new"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+class ExportError(RuntimeError):
+    """An article that cannot be written where it belongs."""
+
+
+class ArchiveExporter:
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
+        self.root = root
+        self.fsync = fsync
+        self.posts_dir = root / "_posts"
+        self.category_dir = root / "category"
+        self.index = ArchiveIndex(root)
+        self._categories: dict[str, str] = {}
+
+    def open(self) -> None:
+        for folder in (self.posts_dir, self.category_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        for folder in (*POST_FOLDERS, "category"):
+            for path in remove_stale_temp_files(self.root / folder):
+                logger.info("removed a temporary file a killed run left behind: %s", path)
+        self.index = ArchiveIndex.scan(self.root)
+
+    def close(self) -> None:
+        self._categories.clear()
+
+    def export(self, article: Article) -> tuple[Outcome, Path]:
+        """Write one normalized article; returns what happened and where."""
+        name = postfmt.post_filename(article)
+        data = postfmt.render_post(article).encode("utf-8")
+        assert article.post_id is not None and isinstance(article.date, dt.datetime)
+        known = self.index.get(article.post_id)
+        # A rotated post stays in old_post/; a post whose day changed moves to its new name.
+        folder = known.path.parent if known is not None else self.posts_dir
+        target = self._inside(folder / name)
+        outcome = Outcome.NEW if known is None else Outcome.UPDATED
+        if known is not None and known.path == target and _same_bytes(target, data):
+            outcome = Outcome.UNCHANGED
+        else:
+            atomic_write(target, data, fsync=self.fsync)
+            if known is not None and known.path != target:
+                known.path.unlink(missing_ok=True)
+            self.index.entries[article.post_id] = Entry(article.post_id, article.date.date(), target)
+        if article.category and article.category_title:
+            self.category(article.category, article.category_title)
+        return outcome, target
+
+    def category(self, slug: str, title: str) -> bool:
+        """Write ``category/<slug>.html`` unless it already says the same; True when written."""
+        if self._categories.get(slug) == title:
+            return False
+        if not is_valid_slug(slug):
+            raise ExportError(f"not a usable category slug: {slug!r}")
+        self._categories[slug] = title
+        target = self._inside(self.category_dir / f"{slug}.html")
+        data = postfmt.render_category_page(postfmt.CategoryPage(slug, title)).encode("utf-8")
+        if _same_bytes(target, data):
+            return False
+        atomic_write(target, data, fsync=self.fsync)
+        return True
+
+    def _inside(self, path: Path) -> Path:
+        # Belt and braces behind the id and slug checks: nothing is ever written outside the archive.
+        resolved = Path(os.path.abspath(path))
+        if not resolved.is_relative_to(Path(os.path.abspath(self.root))):
+            raise ExportError(f"refusing to write outside the archive: {path}")
+        return path
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except FileNotFoundError:
+        return False

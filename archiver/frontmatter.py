@@ -1,0 +1,62 @@
+"""YAML scalars for front matter that always parse back to the string they were made from.
+
+Jekyll reads front matter with a YAML 1.1 parser; pyyaml is one too, so a
+value that ``yaml.safe_load`` gives back unchanged is read the same way by
+Jekyll. Titles are always written double-quoted (the site's own form);
+other values plain when that is safe, quoted otherwise.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import yaml
+
+# Characters a double-quoted YAML scalar cannot hold literally: C0/C1 controls, DEL, the
+# characters YAML treats as line breaks (NEL, LS, PS), the BOM, and non-characters.
+_ESCAPED = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|[\ud800-\udfff]')
+_NAMED = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": "\\0"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if 0xD800 <= code <= 0xDFFF:
+        # A lone surrogate cannot be written as UTF-8: it stands for a character lost in decoding.
+        return "\ufffd"
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def double_quoted(value: str) -> str:
+    """``value`` as a YAML double-quoted scalar on one line."""
+    return '"' + _ESCAPED.sub(_escape, value) + '"'
+
+
+@functools.lru_cache(maxsize=8192)
+def _plain_is_safe(value: str) -> bool:
+    if not value or value != value.strip() or "\n" in value or _ESCAPED.search(value):
+        return False
+    try:
+        loaded = yaml.safe_load(f"k: {value}\n")
+    except yaml.YAMLError:
+        return False
+    return isinstance(loaded, dict) and loaded.get("k") == value
+
+
+def scalar(value: str) -> str:
+    """``value`` plain when YAML reads it back as the same string, double-quoted otherwise."""
+    return value if _plain_is_safe(value) else double_quoted(value)
+
+
+def word_list(values: list[str]) -> str:
+    """A Jekyll list field (tags, categories): space-separated words, or a flow list when a value has spaces.
+
+    Jekyll splits a string value of ``tags``/``categories`` on white space, so
+    values holding white space are written as a YAML list to stay one value each.
+    """
+    if all(value and not any(ch.isspace() for ch in value) for value in values):
+        return scalar(" ".join(values))
+    return "[" + ", ".join(double_quoted(value) for value in values) + "]"

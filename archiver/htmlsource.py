@@ -1,0 +1,188 @@
+"""Exact cuts from HTML source text.
+
+Re-serializing a parsed tree changes what a page said (``<br />`` becomes
+``<br>``, ``&`` in attributes becomes ``&amp;``, ``&nbsp;`` becomes U+00A0,
+attributes are requoted), so the parts of a page an archive must keep
+byte-exact are cut from the decoded page text instead. This module finds
+elements in the text with a small tag scanner that knows comments and raw
+text elements, and gives back source offsets.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+_TOKEN = re.compile(
+    r"""<!--.*?(?:-->|\Z)
+    |<![^>]*>
+    |<\?[^>]*>
+    |<(?P<end>/?)(?P<name>[A-Za-z][^\s/>]*)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>""",
+    re.S | re.X,
+)
+_ATTR = re.compile(r"""([^\s"'=<>/`]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+# Elements whose content is text, not markup: a `<div>` inside a script is no element.
+RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript"})
+VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+)
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str  # lower case
+    end: bool  # an end tag
+    start: int  # offset of `<`
+    stop: int  # offset after `>`
+    attrs_text: str
+    self_closing: bool
+
+    def attrs(self) -> dict[str, str]:
+        return parse_attrs(self.attrs_text)
+
+    def has_class(self, cls: str) -> bool:
+        return cls in self.attrs().get("class", "").split()
+
+
+@dataclass(frozen=True)
+class Span:
+    """An element's offsets: ``text[outer_start:outer_stop]`` is the element, ``text[start:stop]`` its content."""
+
+    outer_start: int
+    start: int
+    stop: int
+    outer_stop: int
+    name: str
+    attrs_text: str
+    closed: bool  # False when the end tag was missing and the span runs to the end of its scope
+
+    def inner(self, text: str) -> str:
+        return text[self.start : self.stop]
+
+    def outer(self, text: str) -> str:
+        return text[self.outer_start : self.outer_stop]
+
+    def attrs(self) -> dict[str, str]:
+        return parse_attrs(self.attrs_text)
+
+
+def parse_attrs(attrs_text: str) -> dict[str, str]:
+    """Attributes of a start tag, values entity-decoded; the first of a repeated name wins, as in browsers."""
+    attrs: dict[str, str] = {}
+    for match in _ATTR.finditer(attrs_text.rstrip("/")):
+        name = match.group(1).lower()
+        if name in attrs:
+            continue
+        value = next((g for g in match.groups()[1:] if g is not None), "")
+        attrs[name] = html.unescape(value)
+    return attrs
+
+
+def iter_tags(text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Tag]:
+    """Start and end tags of ``text[pos:endpos]`` in order; comments, doctypes and raw text are skipped."""
+    endpos = len(text) if endpos is None else endpos
+    while True:
+        match = _TOKEN.search(text, pos, endpos)
+        if match is None:
+            return
+        pos = match.end()
+        name = match.group("name")
+        if name is None:
+            continue
+        lname = name.lower()
+        attrs_text = match.group("attrs")
+        is_end = bool(match.group("end"))
+        yield Tag(lname, is_end, match.start(), pos, attrs_text, attrs_text.rstrip().endswith("/"))
+        if lname in RAW_TEXT and not is_end:
+            close = re.compile(rf"</{lname}\s*>", re.I).search(text, pos, endpos)
+            pos = close.start() if close else endpos
+
+
+def close_of(text: str, tag: Tag, endpos: int | None = None) -> Span:
+    """The span of the element ``tag`` opens, balancing same-name tags."""
+    endpos = len(text) if endpos is None else endpos
+    if tag.name in VOID or tag.self_closing:
+        return Span(tag.start, tag.stop, tag.stop, tag.stop, tag.name, tag.attrs_text, True)
+    if tag.name in RAW_TEXT:
+        close = re.compile(rf"</{tag.name}\s*>", re.I).search(text, tag.stop, endpos)
+        if close is None:
+            return Span(tag.start, tag.stop, endpos, endpos, tag.name, tag.attrs_text, False)
+        return Span(tag.start, tag.stop, close.start(), close.end(), tag.name, tag.attrs_text, True)
+    depth = 1
+    for other in iter_tags(text, tag.stop, endpos):
+        if other.name != tag.name or other.self_closing:
+            continue
+        depth += -1 if other.end else 1
+        if depth == 0:
+            return Span(tag.start, tag.stop, other.start, other.stop, tag.name, tag.attrs_text, True)
+    return Span(tag.start, tag.stop, endpos, endpos, tag.name, tag.attrs_text, False)
+
+
+def find(
+    text: str,
+    name: str | None = None,
+    predicate: Callable[[Tag], bool] | None = None,
+    pos: int = 0,
+    endpos: int | None = None,
+) -> Span | None:
+    """The first element named ``name`` (any when None) whose start tag satisfies ``predicate``."""
+    for tag in iter_tags(text, pos, endpos):
+        if tag.end or (name is not None and tag.name != name):
+            continue
+        if predicate is None or predicate(tag):
+            return close_of(text, tag, endpos)
+    return None
+
+
+def find_all(text: str, name: str, pos: int = 0, endpos: int | None = None) -> list[Span]:
+    """Every element named ``name``, outermost first; nested ones are not listed again."""
+    spans: list[Span] = []
+    cursor = pos
+    while (span := find(text, name, None, cursor, endpos)) is not None:
+        spans.append(span)
+        cursor = max(span.outer_stop, span.start)
+    return spans
+
+
+def children(text: str, pos: int, endpos: int) -> Iterator[tuple[str, int, int, Span | None]]:
+    """Top-level parts of ``text[pos:endpos]``: ("element", span), ("comment", ...), ("text", ...)."""
+    cursor = pos
+    while cursor < endpos:
+        match = _TOKEN.search(text, cursor, endpos)
+        if match is None:
+            break
+        if match.start() > cursor:
+            yield "text", cursor, match.start(), None
+        if match.group("name") is None:
+            yield "comment", match.start(), match.end(), None
+            cursor = match.end()
+            continue
+        if match.group("end"):
+            # A stray end tag at this level: keep it as text so nothing is lost.
+            yield "text", match.start(), match.end(), None
+            cursor = match.end()
+            continue
+        attrs_text = match.group("attrs")
+        tag = Tag(
+            match.group("name").lower(),
+            False,
+            match.start(),
+            match.end(),
+            attrs_text,
+            attrs_text.rstrip().endswith("/"),
+        )
+        span = close_of(text, tag, endpos)
+        yield "element", span.outer_start, span.outer_stop, span
+        cursor = max(span.outer_stop, tag.stop)
+    if cursor < endpos:
+        yield "text", cursor, endpos, None
+
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def text_content(fragment: str) -> str:
+    """The text of an HTML fragment: tags dropped, entities decoded."""
+    return html.unescape(_TAGS.sub("", fragment))

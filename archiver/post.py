@@ -1,0 +1,170 @@
+"""Post files: rendering an article to the site's post text, and parsing a post file back.
+
+Pure functions, no Scrapy. The layout is the site's own (see SITE.md):
+
+    ---
+    layout: post
+    title: "<title>"
+    date: YYYY-MM-DD HH:MM:SS +0800
+    categories: <slug>
+    tags: <tag>
+    ---
+    <body>
+
+    <link>
+
+    <footer>
+
+with no newline after the footer. A body that Liquid would evaluate gets
+``render_with_liquid: false`` so Jekyll shows it literally.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from archiver import dates
+from archiver.frontmatter import double_quoted, scalar, word_list
+from archiver.items import Article
+
+POST_ID = re.compile(r"^[A-Za-z0-9]+$")
+POST_FILE = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})-(?P<post_id>[A-Za-z0-9]+)\.md$")
+LIQUID = re.compile(r"\{\{|\}\}|\{%|%\}")
+# A footer paragraph: Markdown links only, separated by the site's ｜ or a line break.
+_LINK = r"\[[^\[\]\n]*\]\([^()\s]*\)"
+_FOOTER = re.compile(rf"^{_LINK}(?:(?:｜|\n){_LINK})*$")
+_AUTOLINK = re.compile(r"^<([a-z][a-z0-9+.-]*:[^<>\s]*)>$", re.I)
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(?:\r?\n|\Z)", re.S)
+
+
+class PostFormatError(ValueError):
+    """Text that is not a post file of this layout."""
+
+
+@dataclass(frozen=True)
+class CategoryPage:
+    slug: str
+    title: str
+
+
+def needs_liquid_guard(text: str) -> bool:
+    return LIQUID.search(text) is not None
+
+
+def post_filename(article: Article) -> str:
+    """``YYYY-MM-DD-<id>.md``, the day in Beijing time."""
+    if not isinstance(article.date, dt.datetime) or not article.post_id:
+        raise PostFormatError("a post file name needs a normalized date and a post id")
+    if not POST_ID.match(article.post_id):
+        raise PostFormatError(f"not a post id: {article.post_id!r}")
+    return f"{dates.post_day(article.date)}-{article.post_id}.md"
+
+
+def render_post(article: Article) -> str:
+    """The post file text of a normalized article."""
+    if not isinstance(article.date, dt.datetime):
+        raise PostFormatError("render_post needs a normalized (datetime) date")
+    parts = [article.body or "", f"<{article.link}>" if article.link else "", article.footer or ""]
+    content = "\n\n".join(part for part in parts if part)
+    lines = [
+        "---",
+        f"layout: {scalar(article.layout)}",
+        f"title: {double_quoted(article.title or '')}",
+        f"date: {dates.format_post_date(article.date)}",
+    ]
+    if article.category:
+        lines.append(f"categories: {word_list([article.category])}")
+    if article.tags:
+        lines.append(f"tags: {word_list(article.tags)}")
+    if needs_liquid_guard(content):
+        lines.append("render_with_liquid: false")
+    lines.append("---")
+    return "\n".join(lines) + "\n" + content
+
+
+def split_front_matter(text: str) -> tuple[dict[str, object], str]:
+    """(front matter as data, content) the way Jekyll splits a file: front matter only at byte 0."""
+    match = _FRONT.match(text)
+    if match is None:
+        raise PostFormatError("no front matter at the start of the file")
+    try:
+        data = yaml.safe_load(match.group(1) or "")
+    except yaml.YAMLError as exc:
+        raise PostFormatError(f"front matter is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PostFormatError("front matter is not a mapping")
+    return data, text[match.end() :]
+
+
+def _words(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value if v is not None]
+    return str(value).split()
+
+
+def _date(value: object) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        # A date without offset is UTC to YAML and so to Jekyll.
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    if isinstance(value, str):
+        try:
+            return dates.parse_time(value, default_tz=dt.UTC)
+        except dates.DateError as exc:
+            raise PostFormatError(f"bad date: {exc}") from None
+    raise PostFormatError("the front matter has no date")
+
+
+def split_content(content: str) -> tuple[str, str | None, str | None]:
+    """(body, link, footer) of a post's content: the trailing autolink and footer paragraphs are peeled off."""
+    blocks = [block for block in re.split(r"\n[ \t]*\n", content.strip("\n")) if block.strip()]
+    footer = link = None
+    if blocks and _FOOTER.match(blocks[-1].strip()):
+        footer = blocks.pop().strip()
+    if blocks and (match := _AUTOLINK.match(blocks[-1].strip())):
+        link = match.group(1)
+        blocks.pop()
+    return "\n\n".join(blocks).strip(), link, footer
+
+
+def parse_post(text: str, filename: str | None = None) -> Article:
+    """The article a post file holds. ``filename`` supplies the post id when given."""
+    data, content = split_front_matter(text)
+    body, link, footer = split_content(content)
+    categories = _words(data.get("categories", data.get("category")))
+    post_id = None
+    if filename is not None and (match := POST_FILE.match(filename)):
+        post_id = match.group("post_id")
+    title = data.get("title")
+    return Article(
+        post_id=post_id,
+        title=None if title is None else str(title),
+        date=_date(data.get("date")),
+        category=" ".join(categories) or None,
+        tags=_words(data.get("tags")),
+        body=body,
+        link=link,
+        footer=footer,
+        layout=str(data.get("layout") or "post"),
+    )
+
+
+def render_category_page(page: CategoryPage) -> str:
+    return f"---\nlayout: category\ntitle: {scalar(page.title)}\ncategory: {scalar(page.slug)}\n---\n"
+
+
+def parse_category_page(text: str) -> CategoryPage:
+    data, _ = split_front_matter(text)
+    slug, title = data.get("category"), data.get("title")
+    if not isinstance(slug, str) or not isinstance(title, str):
+        raise PostFormatError("a category page needs a string category and title")
+    return CategoryPage(slug=slug, title=title)

@@ -1,0 +1,121 @@
+"""Turning a post's rendered body (kramdown's HTML, as Jekyll wrote it) back into post source.
+
+When the exact source of a body is gone, the archive keeps a source that
+Jekyll renders to the same page. Blocks that came from plain Markdown go
+back to Markdown (a paragraph of text, a ``> quote``, a lone ``<autolink>``,
+a paragraph of links); everything else stays as the HTML block it is, which
+kramdown passes through. A block is written as Markdown only when its text
+holds nothing that Markdown would read differently, so the round trip never
+changes what the page shows.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from archiver import htmlsource
+
+# Text that Markdown (kramdown's GFM flavour, with typographic quotes) would change or parse.
+_MARKDOWN_ACTIVE = re.compile(
+    r"""[\\`*_{}\[\]<>#|~$"'^]|--|\.\.\.|^\s|\s$|^\d+\.\s|^[-+=:]|&(?!(?:[a-z]+|#\d+|#x[\da-f]+);)""", re.I
+)
+_ANCHOR = re.compile(r'^<a href="([^"<>]*)">([^<>]*)</a>$')
+
+
+@dataclass(frozen=True)
+class Unrendered:
+    body: str
+    link: str | None
+    footer: str | None
+
+
+def _is_plain(text: str) -> bool:
+    return bool(text) and "\n" not in text and _MARKDOWN_ACTIVE.search(text) is None
+
+
+def _anchors(inner: str) -> list[tuple[str, str]] | None:
+    """[(text, href)] when ``inner`` is one or more anchors joined by ｜ or a line break, else None."""
+    parts = re.split(r"(｜|\n)", inner.strip())
+    anchors = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            continue
+        match = _ANCHOR.match(part)
+        if match is None:
+            return None
+        anchors.append((html.unescape(match.group(2)), html.unescape(match.group(1))))
+    return anchors
+
+
+def _autolink(span: htmlsource.Span, text: str) -> str | None:
+    if span.name != "p":
+        return None
+    anchors = _anchors(span.inner(text))
+    if anchors is None or len(anchors) != 1:
+        return None
+    label, href = anchors[0]
+    if label != href or not re.match(r"^[a-z][a-z0-9+.-]*:[^<>\s]*$", href, re.I):
+        return None
+    return href
+
+
+def _footer(span: htmlsource.Span, text: str) -> str | None:
+    if span.name != "p":
+        return None
+    inner = span.inner(text).strip()
+    anchors = _anchors(inner)
+    if not anchors:
+        return None
+    if any(not _is_plain(label) or re.search(r"[\s()<>]", href) for label, href in anchors):
+        return None
+    separators = re.findall(r"｜|\n", inner)
+    out = f"[{anchors[0][0]}]({anchors[0][1]})"
+    for sep, (label, href) in zip(separators, anchors[1:], strict=True):
+        out += f"{sep}[{label}]({href})"
+    return out
+
+
+def _block(span: htmlsource.Span, text: str) -> str:
+    """One top-level block in source form."""
+    inner = span.inner(text)
+    if span.name == "p" and not span.attrs_text.strip() and _is_plain(inner):
+        return inner
+    if span.name == "blockquote":
+        paragraphs = [
+            part
+            for part in htmlsource.children(text, span.start, span.stop)
+            if part[0] != "text" or text[part[1] : part[2]].strip()
+        ]
+        if len(paragraphs) == 1 and paragraphs[0][3] is not None:
+            para = paragraphs[0][3]
+            if para.name == "p" and not para.attrs_text.strip() and _is_plain(para.inner(text)):
+                return "> " + para.inner(text)
+    return span.outer(text)
+
+
+def unrender(fragment: str) -> Unrendered:
+    """Source form of a rendered post body: (body, trailing autolink, trailing footer paragraph)."""
+    blocks: list[tuple[str, htmlsource.Span | None]] = []
+    for kind, start, stop, span in htmlsource.children(fragment, 0, len(fragment)):
+        chunk = fragment[start:stop]
+        if kind == "text":
+            if chunk.strip():
+                # Loose text at the top level: keep it, escaped so Markdown shows it as it was.
+                blocks.append((chunk.strip(), None))
+            continue
+        blocks.append((chunk, span))
+    footer = link = None
+    if blocks and blocks[-1][1] is not None:
+        # A lone autolink is the post's link, never a footer.
+        if _autolink(blocks[-1][1], fragment) is None:
+            footer = _footer(blocks[-1][1], fragment)
+        if footer is not None:
+            blocks.pop()
+    if blocks and blocks[-1][1] is not None:
+        link = _autolink(blocks[-1][1], fragment)
+        if link is not None:
+            blocks.pop()
+    body = "\n\n".join(chunk if span is None else _block(span, fragment) for chunk, span in blocks)
+    return Unrendered(body=body, link=link, footer=footer)

@@ -1,0 +1,1 @@
+"""Item pipelines of the archiver, one job each: validate, normalize, sanitize, export."""

@@ -1,0 +1,242 @@
+"""The finews spider: crawls finews.withounder.com (a Jekyll site) and the share pages its posts link to.
+
+Everything this spider knows is the site's: its hosts, its URL scheme, its
+page structure and its conventions (tags are ``<media>新闻``, the footer
+links back to the category page and home). It parses pages into
+``Article`` items and follows links; it writes nothing.
+
+Pages:
+- listings (the home page, ``/category/<slug>.html``, ``/<slug>/``): links to posts and categories;
+- post pages ``/<slug>/YYYY/MM/DD/<id>.html``: time, title, the rendered body, tags;
+- share pages ``/html_News/NewsShare.html?infoCode=<id>``: the article as the site received it,
+  whose ``#ContentBody`` is the exact source of the post body.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from archiver import htmlsource
+from archiver.items import Article
+from archiver.slug import slugify
+from archiver.unrender import unrender
+
+SITE_HOST = "finews.withounder.com"
+SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
+SHARE_PATH = "/html_News/NewsShare.html"
+TAG_SUFFIX = "新闻"
+
+POST_PATH = re.compile(r"^/(?:[^/]+/)*\d{4}/\d{2}/\d{2}/[^/]+\.html$")
+CATEGORY_PATH = re.compile(r"^/(?:category/(?P<file>[^/]+)\.html|(?P<dir>[^/]+)/)$")
+TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2})?")
+# Footer links name their category as `/category/<slug>.html`, `/<slug>/` or, on early posts, `../<slug>/`.
+FOOTER_CATEGORY = re.compile(r"\]\((?:[^)]*/)?(?:category/(?P<file>[^/)]+)\.html|(?P<dir>[^/.)][^/)]*)/)\)")
+
+
+def _id_is(value: str) -> Any:
+    return lambda tag: tag.attrs().get("id") == value
+
+
+def _class_is(value: str) -> Any:
+    return lambda tag: tag.has_class(value)
+
+
+class FinewsSpider(scrapy.Spider):
+    name = "finews"
+    default_start_url = f"https://{SITE_HOST}/"
+
+    def __init__(self, start_url: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        url = start_url or self.default_start_url
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"start_url must be an http(s) URL of the site, not {url!r}")
+        self.start_url = url
+        # Site links are followed on the start URL's scheme and host: the page header's https
+        # link and the protocol-relative footers all name the same site.
+        self.site = (parts.scheme, parts.netloc)
+        self.site_hosts = {SITE_HOST, parts.hostname}
+        self.allowed_domains = sorted(self.site_hosts | set(SHARE_HOSTS))
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        yield scrapy.Request(self.start_url, callback=self.parse_listing)
+
+    # --- links ------------------------------------------------------------------------------
+    def _site_url(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        if parts.hostname not in self.site_hosts or parts.scheme not in ("http", "https", ""):
+            return None
+        return urlunsplit((*self.site, parts.path or "/", parts.query, ""))
+
+    def _classify(self, base: str, href: str) -> tuple[str, str] | None:
+        url = self._site_url(urljoin(base, href.strip()))
+        if url is None:
+            return None
+        path = urlsplit(url).path
+        if POST_PATH.match(path):
+            return "post", url
+        if path == "/" or CATEGORY_PATH.match(path):
+            return "listing", url
+        return None
+
+    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        """Home and category pages: follow every post and category link."""
+        if not isinstance(response, TextResponse):
+            return
+        text = response.text
+        section = htmlsource.find(text, "section")
+        start, stop = (section.start, section.stop) if section else (0, len(text))
+        for tag in htmlsource.iter_tags(text, start, stop):
+            if tag.name != "a" or tag.end:
+                continue
+            href = tag.attrs().get("href")
+            target = self._classify(response.url, href) if href else None
+            if target is None:
+                continue
+            kind, url = target
+            if kind == "post":
+                yield scrapy.Request(url, callback=self.parse_post)
+            else:
+                yield scrapy.Request(url, callback=self.parse_listing)
+
+    # --- post pages -------------------------------------------------------------------------
+    def parse_post(self, response: Response) -> Iterator[Article | scrapy.Request]:
+        if not isinstance(response, TextResponse):
+            return
+        article = self.article_from_post_page(response.text, response.url)
+        if article.footer:
+            for match in re.finditer(r"\]\(([^)\s]+)\)", article.footer):
+                target = self._classify(response.url, match.group(1))
+                # Relative footers of early posts pointed nowhere on the real site: only absolute ones lead on.
+                if target and target[0] == "listing" and not match.group(1).startswith("."):
+                    yield scrapy.Request(target[1], callback=self.parse_listing)
+        share_url = self.share_url(article.link)
+        if share_url is None:
+            yield article
+            return
+        article.share_url = share_url
+        yield scrapy.Request(
+            share_url,
+            callback=self.parse_share,
+            errback=self.share_failed,
+            cb_kwargs={"article": article},
+            # One share page per post: never let the duplicate filter swallow a post.
+            dont_filter=True,
+            meta={"handle_httpstatus_list": [404, 410]},
+        )
+
+    def article_from_post_page(self, text: str, url: str) -> Article:
+        section = htmlsource.find(text, "section")
+        start, stop = (section.start, section.stop) if section else (0, len(text))
+        h1 = htmlsource.find(text, "h1", None, start, stop)
+        small = htmlsource.find(text, "small", None, start, h1.outer_start if h1 else stop)
+        time = TIME.search(htmlsource.text_content(small.inner(text))) if small else None
+        tags_at = text.rfind("<small>tags:", start, stop)
+        tags: list[str] = []
+        if tags_at >= 0:
+            tags_small = htmlsource.find(text, "small", None, tags_at, stop)
+            if tags_small is not None:
+                tags = [
+                    htmlsource.text_content(em.inner(text)).strip()
+                    for em in htmlsource.find_all(text, "em", tags_small.start, tags_small.stop)
+                ]
+        body_start = h1.outer_stop if h1 else start
+        body_stop = tags_at if tags_at >= body_start else stop
+        source = unrender(text[body_start:body_stop].strip())
+        path = urlsplit(url).path
+        media = tags[0].removesuffix(TAG_SUFFIX) if tags else None
+        return Article(
+            post_id=path.rsplit("/", 1)[-1].removesuffix(".html") or None,
+            # The layout prints the front matter title unescaped: the raw text is the exact title.
+            title=h1.inner(text).strip() if h1 else None,
+            date=time.group() if time else None,
+            category=self._footer_category(source.footer) or self._path_category(path),
+            media=media or None,
+            tags=[tag for tag in tags if tag],
+            body=source.body,
+            link=source.link,
+            footer=source.footer,
+            category_title=tags[0] if tags else None,
+            url=url,
+            body_source="page",
+        )
+
+    @staticmethod
+    def _footer_category(footer: str | None) -> str | None:
+        if not footer:
+            return None
+        match = FOOTER_CATEGORY.search(footer)
+        return (match.group("file") or match.group("dir")) if match else None
+
+    @staticmethod
+    def _path_category(path: str) -> str | None:
+        # Jekyll's default permalink: /:categories/:year/:month/:day/:title.html
+        segments = path.strip("/").split("/")[:-4]
+        return " ".join(segments) or None
+
+    # --- share pages ------------------------------------------------------------------------
+    @staticmethod
+    def share_url(link: str | None) -> str | None:
+        if not link:
+            return None
+        parts = urlsplit(link)
+        if parts.hostname not in SHARE_HOSTS or parts.path != SHARE_PATH:
+            return None
+        codes = parse_qs(parts.query).get("infoCode")
+        return link if codes and codes[0] else None
+
+    def parse_share(self, response: Response, article: Article) -> Iterator[Article]:
+        if response.status == 200 and isinstance(response, TextResponse):
+            self.apply_share_page(article, response.text)
+        yield article
+
+    def share_failed(self, failure: Failure) -> Iterator[Article]:
+        """The share page is unreachable: the post is archived from its post page all the same."""
+        article = failure.request.cb_kwargs["article"]  # type: ignore[attr-defined]
+        self.logger.warning(
+            "share page failed (%s), keeping the post page body: %s", failure.getErrorMessage(), article.share_url
+        )
+        yield article
+
+    @staticmethod
+    def apply_share_page(article: Article, text: str) -> bool:
+        """Take the exact body (and title, media) from a share page; False when it holds no article."""
+        content = htmlsource.find(text, None, _id_is("ContentBody"))
+        if content is None:
+            return False
+        article.body = content.inner(text).strip()
+        article.body_source = "share"
+        title = htmlsource.find(text, "h1", _class_is("title"))
+        if title is not None and (value := htmlsource.text_content(title.inner(text)).strip()):
+            article.title = value
+        media = htmlsource.find(text, None, _class_is("media"))
+        if media is not None and (value := htmlsource.text_content(media.inner(text)).strip()):
+            article.media = value
+        if not article.date:
+            when = htmlsource.find(text, None, _class_is("time"))
+            if when is not None:
+                article.date = htmlsource.text_content(when.inner(text)).strip()
+        return True
+
+    def article_from_share_page(self, text: str, url: str) -> Article | None:
+        """A post built from its share page alone (its post page is gone): slug, tags and footer by the site's rules."""
+        code = (parse_qs(urlsplit(url).query).get("infoCode") or [""])[0]
+        article = Article(post_id=code or None, url=url, share_url=url, link=url)
+        if not self.apply_share_page(article, text):
+            return None
+        when = htmlsource.find(text, None, _class_is("time"))
+        if when is not None:
+            article.date = htmlsource.text_content(when.inner(text)).strip()
+        if article.media:
+            slug = slugify(article.media)
+            tag = f"{article.media}{TAG_SUFFIX}"
+            article.category, article.tags, article.category_title = slug, [tag], tag
+            article.footer = f"[返回{tag}](//{SITE_HOST}/category/{slug}.html)｜[返回首页](//{SITE_HOST}/)"
+        return article
