@@ -1,8 +1,10 @@
 """Reading and validating ``ARCHIVER_*`` settings at start-up.
 
-Components call these from ``from_crawler``: a bad value raises
-``NotConfigured`` (or ``ValueError`` for the CLI) with a sentence that says
-how to fix it, so a crawl fails at start, not halfway through.
+Components call these from ``from_crawler``. A bad value raises
+``SettingError`` with a sentence that says how to fix it, and the crawl
+fails at start, not halfway through. (``NotConfigured`` is only for optional
+components that are off: Scrapy quietly disables a component that raises it,
+which must never happen to one the archive needs.)
 """
 
 from __future__ import annotations
@@ -10,10 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scrapy.exceptions import NotConfigured
 
-
-class SettingError(NotConfigured):
+class SettingError(ValueError):
     """An ``ARCHIVER_*`` setting holds a value the archiver cannot use."""
 
 
