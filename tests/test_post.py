@@ -1,0 +1,121 @@
+"""Rendering an article to post text and parsing it back: golden files and round trips."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from archiver import dates
+from archiver.items import Article
+from archiver.post import (
+    CategoryPage,
+    PostFormatError,
+    parse_category_page,
+    parse_post,
+    post_filename,
+    render_category_page,
+    render_post,
+    split_content,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+BJ = dates.BEIJING
+
+
+def media_article() -> Article:
+    return Article(
+        post_id="NW202301020304050607",
+        title="测试标题 一 二",
+        date=dt.datetime(2023, 1, 2, 9, 8, 7, tzinfo=BJ),
+        category="zhongguoyinxing",
+        tags=["中国银行新闻"],
+        body='<p>第一段。</p>\n <p>第二段&nbsp;<br/>换行</p><p class="em_media">（文章来源：中国银行）</p>',
+        link="http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202301020304050607",
+        footer="[返回中国银行新闻](//finews.withounder.com/category/zhongguoyinxing.html)｜[返回首页](//finews.withounder.com/)",
+    )
+
+
+def digest_article() -> Article:
+    return Article(
+        post_id="202301020304050608",
+        title="滚动：某公司公告",
+        date=dt.datetime(2023, 1, 2, 23, 59, 59, tzinfo=BJ),
+        category="emnews",
+        tags=["东财滚动新闻"],
+        body="> 摘要一句。\n\n<p>正文。</p>",
+        link="http://finance.eastmoney.com/news/1350,202301020304050608.html",
+        footer="[返回东财滚动新闻](//finews.withounder.com/emnews/)｜[返回首页](//finews.withounder.com/)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [("media-post.md", media_article), ("digest-post.md", digest_article)],
+)
+def test_render_matches_golden_file(name: str, make) -> None:
+    golden = (GOLDEN / name).read_bytes()
+    assert render_post(make()).encode("utf-8") == golden
+    assert not golden.endswith(b"\n"), "no newline follows the footer"
+
+
+@pytest.mark.parametrize("make", [media_article, digest_article])
+def test_parse_gives_the_article_back(make) -> None:
+    article = make()
+    text = render_post(article)
+    back = parse_post(text, post_filename(article))
+    assert back.post_id == article.post_id
+    assert back.title == article.title
+    assert back.date == article.date
+    assert back.category == article.category
+    assert back.tags == article.tags
+    assert (back.body, back.link, back.footer) == (article.body, article.link, article.footer)
+    back.date = dates.beijing(back.date)
+    assert render_post(back) == text
+
+
+def test_file_name_uses_the_beijing_day() -> None:
+    article = media_article()
+    article.date = dt.datetime(2023, 1, 2, 17, 30, tzinfo=dt.UTC)  # 01:30 on the 3rd in Beijing
+    assert post_filename(article) == "2023-01-03-NW202301020304050607.md"
+
+
+def test_file_name_refuses_a_path_in_the_id() -> None:
+    article = media_article()
+    article.post_id = "../../etc/passwd"
+    with pytest.raises(PostFormatError):
+        post_filename(article)
+
+
+def test_date_without_offset_is_utc_as_jekyll_reads_it() -> None:
+    text = '---\nlayout: post\ntitle: "x"\ndate: 2021-12-08 10:39:01\ncategories: emnews\n---\n\nbody\n'
+    assert parse_post(text).date == dt.datetime(2021, 12, 8, 18, 39, 1, tzinfo=BJ)
+
+
+def test_front_matter_must_start_the_file() -> None:
+    with pytest.raises(PostFormatError):
+        parse_post('\n---\ntitle: "x"\ndate: 2021-12-08 10:39:01\n---\nbody')
+
+
+def test_liquid_in_the_body_turns_liquid_off() -> None:
+    article = media_article()
+    article.body = "<p>{{ site.title }} and {% include x %}</p>"
+    data = yaml.safe_load(render_post(article).split("---\n")[1])
+    assert data["render_with_liquid"] is False
+    assert "render_with_liquid" not in render_post(media_article())
+
+
+def test_split_content_peels_link_and_footer_of_early_posts() -> None:
+    body, link, footer = split_content("\nA\n\n<http://x.com/a,1.html>\n\n[返回X](../emnews/)\n[返回首页](../)")
+    assert (body, link, footer) == ("A", "http://x.com/a,1.html", "[返回X](../emnews/)\n[返回首页](../)")
+
+
+def test_category_page_round_trip() -> None:
+    page = CategoryPage("liuzhouwanbao", "柳州晚报新闻")
+    text = render_category_page(page)
+    assert text == "---\nlayout: category\ntitle: 柳州晚报新闻\ncategory: liuzhouwanbao\n---\n"
+    assert parse_category_page(text) == page
+    odd = CategoryPage("null", "yes")
+    assert parse_category_page(render_category_page(odd)) == odd

@@ -1,0 +1,72 @@
+"""The archive of ../shared/replica, compared post by post with the real posts (../shared/corpus)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archiver import dates
+from archiver.post import parse_post, render_post
+from tests.crawlrun import crawl
+
+pytestmark = pytest.mark.shared
+
+CANONICAL = "2022-03-02-NW202203022294058095.md"
+SHARE_LINK = re.compile(r"^<https?://[^>]+/html_News/NewsShare\.html\?infoCode=", re.M)
+
+
+def corpus_posts(shared: Path) -> Path:
+    return shared / "corpus" / "finews" / "posts"
+
+
+def test_canonical_example_round_trips_byte_identical(shared_dir: Path) -> None:
+    path = corpus_posts(shared_dir) / CANONICAL
+    text = path.read_text(encoding="utf-8")
+    article = parse_post(text, path.name)
+    article.date = dates.beijing(article.date)
+    assert render_post(article) == text
+
+
+def test_every_share_post_of_the_corpus_round_trips(shared_dir: Path) -> None:
+    posts = [p for p in sorted(corpus_posts(shared_dir).glob("2*.md")) if SHARE_LINK.search(p.read_text("utf-8"))]
+    assert posts, "the corpus has share-link posts"
+    for path in posts:
+        text = path.read_text(encoding="utf-8")
+        article = parse_post(text, path.name)
+        article.date = dates.beijing(article.date)
+        assert render_post(article) == text, path.name
+
+
+@pytest.mark.slow
+def test_crawl_of_the_replica_equals_the_corpus(shared_dir: Path, site_server, tmp_path: Path) -> None:
+    if shutil.which("jekyll") is None:
+        pytest.skip("compare.py renders both sides with Debian's jekyll, which is not installed")
+    server = site_server(shared_dir / "replica")
+    out = tmp_path / "archive"
+    result = crawl(out, server.proxy_url)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = tmp_path / "compare.json"
+    subprocess.run(
+        [sys.executable, str(shared_dir / "tools" / "compare.py"), str(corpus_posts(shared_dir)), str(out),
+         "--json", str(report)],
+        check=True, capture_output=True, text=True, timeout=600,
+    )
+    r = json.loads(report.read_text(encoding="utf-8"))
+    assert r["missing"] == [] and r["extra"] == []
+    assert r["archived"] == r["posts"] > 0
+    assert r["front"] == r["posts"], r["front_diff"]
+    assert r["render"] == r["posts"], r["render_diff"]
+    share_posts = {p.name for p in corpus_posts(shared_dir).glob("2*.md") if SHARE_LINK.search(p.read_text("utf-8"))}
+    identical = {p.name for p in (out / "_posts").glob("*.md")
+                 if p.name in share_posts and p.read_bytes() == (corpus_posts(shared_dir) / p.name).read_bytes()}
+    assert identical == share_posts, "every share-page post is byte-identical"
+    assert (out / "category" / "liuzhouwanbao.html").read_text("utf-8") == (
+        "---\nlayout: category\ntitle: 柳州晚报新闻\ncategory: liuzhouwanbao\n---\n"
+    )
+    assert not list(out.rglob("*.tmp")), "no temporary file survives a run"
