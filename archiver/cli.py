@@ -65,7 +65,13 @@ def add_crawl_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-file", help="write the log here instead of standard error")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
     parser.add_argument(
-        "-s", "--set", dest="settings", action="append", type=_setting, default=[], metavar="NAME=VALUE",
+        "-s",
+        "--set",
+        dest="settings",
+        action="append",
+        type=_setting,
+        default=[],
+        metavar="NAME=VALUE",
         help="any Scrapy or ARCHIVER_* setting (repeatable)",
     )
 
@@ -106,6 +112,7 @@ def run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any
     from scrapy.crawler import CrawlerProcess
     from scrapy.exceptions import NotConfigured
     from scrapy.utils.project import get_project_settings
+    from twisted.python.failure import Failure
 
     settings = get_project_settings()
     for name, value in overrides.items():
@@ -116,13 +123,16 @@ def run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any
     except KeyError:
         raise UsageError(f"no spider named {spider!r}") from None
     failure: list[BaseException] = []
-    deferred = process.crawl(crawler, **spider_args)
-    deferred.addErrback(lambda f: failure.append(f.value))
+
+    def keep(reason: Failure) -> None:
+        failure.append(reason.value if reason.value is not None else RuntimeError(reason.getErrorMessage()))
+
+    process.crawl(crawler, **spider_args).addErrback(keep)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     if failure:
         error = failure[0]
-        if isinstance(error, NotConfigured) or isinstance(error, ValueError):
+        if isinstance(error, (NotConfigured, ValueError)):
             raise UsageError(str(error)) from None
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
     if stats.get("finish_reason") not in ("finished", None):

@@ -45,8 +45,8 @@ class ArchiveExporter:
     def open(self) -> None:
         for folder in (self.posts_dir, self.category_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        for folder in (*POST_FOLDERS, "category"):
-            for path in remove_stale_temp_files(self.root / folder):
+        for name in (*POST_FOLDERS, "category"):
+            for path in remove_stale_temp_files(self.root / name):
                 logger.info("removed a temporary file a killed run left behind: %s", path)
         self.index = ArchiveIndex.scan(self.root)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import Any
 
 # ASCII punctuation that is harmless in a file name, a URL path and a plain YAML scalar.
 _KEPT_PUNCTUATION = frozenset("()-_")
@@ -23,7 +24,7 @@ _VALID = re.compile(r"^[^\s/\\]+$")
 
 
 @functools.lru_cache(maxsize=1)
-def _pinyin():  # type: ignore[no-untyped-def]
+def _pinyin() -> Any:
     # Loading the table costs ~50 ms: only when the first slug is needed, never at import time.
     from xpinyin import Pinyin
 

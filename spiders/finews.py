@@ -115,7 +115,13 @@ class FinewsSpider(scrapy.Spider):
             for match in re.finditer(r"\]\(([^)\s]+)\)", article.footer):
                 target = self._classify(response.url, match.group(1))
                 # Relative footers of early posts pointed nowhere on the real site: only absolute ones lead on.
-                if target and target[0] == "listing" and not match.group(1).startswith("."):
+                # The home link is where every crawl starts: only category links are worth a request.
+                if (
+                    target
+                    and target[0] == "listing"
+                    and not match.group(1).startswith(".")
+                    and urlsplit(target[1]).path != "/"
+                ):
                     yield scrapy.Request(target[1], callback=self.parse_listing)
         share_url = self.share_url(article.link)
         if share_url is None:

@@ -28,7 +28,7 @@ def test_unclosed_element_runs_to_the_end_and_says_so() -> None:
 
 
 def test_attributes_are_decoded_and_first_wins() -> None:
-    assert htmlsource.parse_attrs(' href="a&amp;b" HREF=c data-x=\'1\' checked') == {
+    assert htmlsource.parse_attrs(" href=\"a&amp;b\" HREF=c data-x='1' checked") == {
         "href": "a&b",
         "data-x": "1",
         "checked": "",

@@ -53,9 +53,18 @@ def test_crawl_of_the_replica_equals_the_corpus(shared_dir: Path, site_server, t
     assert result.returncode == 0, result.stderr[-3000:]
     report = tmp_path / "compare.json"
     subprocess.run(
-        [sys.executable, str(shared_dir / "tools" / "compare.py"), str(corpus_posts(shared_dir)), str(out),
-         "--json", str(report)],
-        check=True, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            str(shared_dir / "tools" / "compare.py"),
+            str(corpus_posts(shared_dir)),
+            str(out),
+            "--json",
+            str(report),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     r = json.loads(report.read_text(encoding="utf-8"))
     assert r["missing"] == [] and r["extra"] == []
@@ -63,8 +72,11 @@ def test_crawl_of_the_replica_equals_the_corpus(shared_dir: Path, site_server, t
     assert r["front"] == r["posts"], r["front_diff"]
     assert r["render"] == r["posts"], r["render_diff"]
     share_posts = {p.name for p in corpus_posts(shared_dir).glob("2*.md") if SHARE_LINK.search(p.read_text("utf-8"))}
-    identical = {p.name for p in (out / "_posts").glob("*.md")
-                 if p.name in share_posts and p.read_bytes() == (corpus_posts(shared_dir) / p.name).read_bytes()}
+    identical = {
+        p.name
+        for p in (out / "_posts").glob("*.md")
+        if p.name in share_posts and p.read_bytes() == (corpus_posts(shared_dir) / p.name).read_bytes()
+    }
     assert identical == share_posts, "every share-page post is byte-identical"
     assert (out / "category" / "liuzhouwanbao.html").read_text("utf-8") == (
         "---\nlayout: category\ntitle: 柳州晚报新闻\ncategory: liuzhouwanbao\n---\n"
