@@ -10,16 +10,19 @@ text elements, and gives back source offsets.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+_ATTRS = r"""(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>"""
 _TOKEN = re.compile(
     r"""<!--.*?(?:-->|\Z)
     |<![^>]*>
     |<\?[^>]*>
-    |<(?P<end>/?)(?P<name>[A-Za-z][^\s/>]*)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>""",
+    |<(?P<end>/?)(?P<name>[A-Za-z][^\s/>]*)"""
+    + _ATTRS,
     re.S | re.X,
 )
 _ATTR = re.compile(r"""([^\s"'=<>/`]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
@@ -30,7 +33,24 @@ VOID = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@functools.lru_cache(maxsize=64)
+def _scanner(name: str) -> re.Pattern[str]:
+    """A pattern that finds start and end tags of one element name, stepping over comments and raw text.
+
+    Skipping everything else inside the regular expression engine is what makes cutting a few
+    elements out of a page cheap: no Python code runs for the hundreds of other tags.
+    """
+    raw = "|".join(sorted(RAW_TEXT - {name}))
+    return re.compile(
+        rf"""<!--.*?(?:-->|\Z)
+        |<(?:{raw})(?=[\s/>])(?:[^>"']|"[^"]*"|'[^']*')*>.*?(?:</(?:{raw})\s*>|\Z)
+        |<(?P<end>/?)(?P<name>{re.escape(name)})(?=[\s/>])"""
+        + _ATTRS,
+        re.S | re.X | re.I,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Tag:
     name: str  # lower case
     end: bool  # an end tag
@@ -46,7 +66,7 @@ class Tag:
         return cls in self.attrs().get("class", "").split()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """An element's offsets: ``text[outer_start:outer_stop]`` is the element, ``text[start:stop]`` its content."""
 
@@ -80,22 +100,26 @@ def parse_attrs(attrs_text: str) -> dict[str, str]:
     return attrs
 
 
-def iter_tags(text: str, pos: int = 0, endpos: int | None = None) -> Iterator[Tag]:
-    """Start and end tags of ``text[pos:endpos]`` in order; comments, doctypes and raw text are skipped."""
+def iter_tags(text: str, pos: int = 0, endpos: int | None = None, name: str | None = None) -> Iterator[Tag]:
+    """Start and end tags of ``text[pos:endpos]`` in order (only those named ``name`` when given).
+
+    Comments, doctypes and the content of raw text elements (script, style, ...) are skipped.
+    """
     endpos = len(text) if endpos is None else endpos
+    pattern = _TOKEN if name is None else _scanner(name.lower())
     while True:
-        match = _TOKEN.search(text, pos, endpos)
+        match = pattern.search(text, pos, endpos)
         if match is None:
             return
         pos = match.end()
-        name = match.group("name")
-        if name is None:
+        tag_name = match.group("name")
+        if tag_name is None:
             continue
-        lname = name.lower()
+        lname = tag_name.lower()
         attrs_text = match.group("attrs")
         is_end = bool(match.group("end"))
-        yield Tag(lname, is_end, match.start(), pos, attrs_text, attrs_text.rstrip().endswith("/"))
-        if lname in RAW_TEXT and not is_end:
+        yield Tag(lname, is_end, match.start(), pos, attrs_text, attrs_text.endswith("/"))
+        if name is None and lname in RAW_TEXT and not is_end:
             close = re.compile(rf"</{lname}\s*>", re.I).search(text, pos, endpos)
             pos = close.start() if close else endpos
 
@@ -111,8 +135,8 @@ def close_of(text: str, tag: Tag, endpos: int | None = None) -> Span:
             return Span(tag.start, tag.stop, endpos, endpos, tag.name, tag.attrs_text, False)
         return Span(tag.start, tag.stop, close.start(), close.end(), tag.name, tag.attrs_text, True)
     depth = 1
-    for other in iter_tags(text, tag.stop, endpos):
-        if other.name != tag.name or other.self_closing:
+    for other in iter_tags(text, tag.stop, endpos, tag.name):
+        if other.self_closing:
             continue
         depth += -1 if other.end else 1
         if depth == 0:
@@ -128,8 +152,8 @@ def find(
     endpos: int | None = None,
 ) -> Span | None:
     """The first element named ``name`` (any when None) whose start tag satisfies ``predicate``."""
-    for tag in iter_tags(text, pos, endpos):
-        if tag.end or (name is not None and tag.name != name):
+    for tag in iter_tags(text, pos, endpos, name):
+        if tag.end:
             continue
         if predicate is None or predicate(tag):
             return close_of(text, tag, endpos)
@@ -171,7 +195,7 @@ def children(text: str, pos: int, endpos: int) -> Iterator[tuple[str, int, int, 
             match.start(),
             match.end(),
             attrs_text,
-            attrs_text.rstrip().endswith("/"),
+            attrs_text.endswith("/"),
         )
         span = close_of(text, tag, endpos)
         yield "element", span.outer_start, span.outer_stop, span

@@ -95,27 +95,63 @@ def _block(span: htmlsource.Span, text: str) -> str:
     return span.outer(text)
 
 
-def unrender(fragment: str) -> Unrendered:
-    """Source form of a rendered post body: (body, trailing autolink, trailing footer paragraph)."""
+@dataclass(frozen=True)
+class Tail:
+    """A rendered body split from its trailing link and footer paragraphs (still rendered HTML)."""
+
+    body_html: str
+    link: str | None
+    footer: str | None
+
+
+def _blocks(fragment: str, start: int = 0) -> list[tuple[str, htmlsource.Span | None]]:
+    """Top-level blocks of ``fragment[start:]``: (source, element span or None for loose text)."""
     blocks: list[tuple[str, htmlsource.Span | None]] = []
-    for kind, start, stop, span in htmlsource.children(fragment, 0, len(fragment)):
-        chunk = fragment[start:stop]
+    for kind, begin, stop, span in htmlsource.children(fragment, start, len(fragment)):
+        chunk = fragment[begin:stop]
         if kind == "text":
             if chunk.strip():
-                # Loose text at the top level: keep it, escaped so Markdown shows it as it was.
+                # kramdown never leaves text at the top level; a page that does keeps it as it was.
                 blocks.append((chunk.strip(), None))
             continue
         blocks.append((chunk, span))
+    return blocks
+
+
+def _last_block(fragment: str) -> htmlsource.Span | None:
+    """The last top-level element when it ends the fragment, looked up from the end.
+
+    kramdown separates blocks with a blank line, so the last one is almost always the text after
+    the last blank line; only when that is not one whole element are all blocks scanned.
+    """
+    cut = fragment.rfind("\n\n")
+    for start in (cut + 2, 0) if cut >= 0 else (0,):
+        blocks = _blocks(fragment, start)
+        if blocks and blocks[-1][1] is not None and blocks[-1][1].closed and (start == 0 or len(blocks) == 1):
+            return blocks[-1][1]
+    return None
+
+
+def split_tail(fragment: str) -> Tail:
+    """Peel the footer paragraph and the autolink paragraph off the end of a rendered body."""
+    rest = fragment.strip()
     footer = link = None
-    if blocks and blocks[-1][1] is not None:
-        # A lone autolink is the post's link, never a footer.
-        if _autolink(blocks[-1][1], fragment) is None:
-            footer = _footer(blocks[-1][1], fragment)
-        if footer is not None:
-            blocks.pop()
-    if blocks and blocks[-1][1] is not None:
-        link = _autolink(blocks[-1][1], fragment)
-        if link is not None:
-            blocks.pop()
-    body = "\n\n".join(chunk if span is None else _block(span, fragment) for chunk, span in blocks)
-    return Unrendered(body=body, link=link, footer=footer)
+    last = _last_block(rest)
+    # A lone autolink is the post's link, never a footer.
+    if last is not None and _autolink(last, rest) is None and (footer := _footer(last, rest)) is not None:
+        rest = rest[: last.outer_start].rstrip()
+        last = _last_block(rest)
+    if last is not None and (link := _autolink(last, rest)) is not None:
+        rest = rest[: last.outer_start].rstrip()
+    return Tail(body_html=rest, link=link, footer=footer)
+
+
+def source_body(body_html: str) -> str:
+    """Post source of a rendered body (without its link and footer)."""
+    return "\n\n".join(chunk if span is None else _block(span, body_html) for chunk, span in _blocks(body_html))
+
+
+def unrender(fragment: str) -> Unrendered:
+    """Source form of a rendered post body: (body, trailing autolink, trailing footer paragraph)."""
+    tail = split_tail(fragment)
+    return Unrendered(body=source_body(tail.body_html), link=tail.link, footer=tail.footer)

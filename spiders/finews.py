@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 from archiver import htmlsource
 from archiver.items import Article
 from archiver.slug import slugify
-from archiver.unrender import unrender
+from archiver.unrender import source_body, split_tail
 
 SITE_HOST = "finews.withounder.com"
 SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
@@ -41,11 +41,12 @@ FOOTER_CATEGORY = re.compile(r"\]\((?:[^)]*/)?(?:category/(?P<file>[^/)]+)\.html
 
 
 def _id_is(value: str) -> Any:
-    return lambda tag: tag.attrs().get("id") == value
+    # The substring test first: parsing the attributes of every tag of a page costs more than the rest.
+    return lambda tag: value in tag.attrs_text and tag.attrs().get("id") == value
 
 
 def _class_is(value: str) -> Any:
-    return lambda tag: tag.has_class(value)
+    return lambda tag: value in tag.attrs_text and tag.has_class(value)
 
 
 class FinewsSpider(scrapy.Spider):
@@ -110,7 +111,7 @@ class FinewsSpider(scrapy.Spider):
     def parse_post(self, response: Response) -> Iterator[Article | scrapy.Request]:
         if not isinstance(response, TextResponse):
             return
-        article = self.article_from_post_page(response.text, response.url)
+        article, body_html = self.post_page(response.text, response.url)
         if article.footer:
             for match in re.finditer(r"\]\(([^)\s]+)\)", article.footer):
                 target = self._classify(response.url, match.group(1))
@@ -125,6 +126,7 @@ class FinewsSpider(scrapy.Spider):
                     yield scrapy.Request(target[1], callback=self.parse_listing)
         share_url = self.share_url(article.link)
         if share_url is None:
+            article.body = source_body(body_html)
             yield article
             return
         article.share_url = share_url
@@ -132,13 +134,21 @@ class FinewsSpider(scrapy.Spider):
             share_url,
             callback=self.parse_share,
             errback=self.share_failed,
-            cb_kwargs={"article": article},
+            # The rendered body is turned back into source only if the share page fails.
+            cb_kwargs={"article": article, "body_html": body_html},
             # One share page per post: never let the duplicate filter swallow a post.
             dont_filter=True,
             meta={"handle_httpstatus_list": [404, 410]},
         )
 
     def article_from_post_page(self, text: str, url: str) -> Article:
+        """The article of a post page alone, its body rebuilt from the rendered page."""
+        article, body_html = self.post_page(text, url)
+        article.body = source_body(body_html)
+        return article
+
+    def post_page(self, text: str, url: str) -> tuple[Article, str]:
+        """The article of a post page without its body, and the rendered body (between title and tags)."""
         section = htmlsource.find(text, "section")
         start, stop = (section.start, section.stop) if section else (0, len(text))
         h1 = htmlsource.find(text, "h1", None, start, stop)
@@ -155,10 +165,10 @@ class FinewsSpider(scrapy.Spider):
                 ]
         body_start = h1.outer_stop if h1 else start
         body_stop = tags_at if tags_at >= body_start else stop
-        source = unrender(text[body_start:body_stop].strip())
+        source = split_tail(text[body_start:body_stop])
         path = urlsplit(url).path
         media = tags[0].removesuffix(TAG_SUFFIX) if tags else None
-        return Article(
+        article = Article(
             post_id=path.rsplit("/", 1)[-1].removesuffix(".html") or None,
             # The layout prints the front matter title unescaped: the raw text is the exact title.
             title=h1.inner(text).strip() if h1 else None,
@@ -166,13 +176,13 @@ class FinewsSpider(scrapy.Spider):
             category=self._footer_category(source.footer) or self._path_category(path),
             media=media or None,
             tags=[tag for tag in tags if tag],
-            body=source.body,
             link=source.link,
             footer=source.footer,
             category_title=tags[0] if tags else None,
             url=url,
             body_source="page",
         )
+        return article, source.body_html
 
     @staticmethod
     def _footer_category(footer: str | None) -> str | None:
@@ -198,14 +208,22 @@ class FinewsSpider(scrapy.Spider):
         codes = parse_qs(parts.query).get("infoCode")
         return link if codes and codes[0] else None
 
-    def parse_share(self, response: Response, article: Article) -> Iterator[Article]:
-        if response.status == 200 and isinstance(response, TextResponse):
-            self.apply_share_page(article, response.text)
+    def parse_share(self, response: Response, article: Article, body_html: str | None = None) -> Iterator[Article]:
+        exact = (
+            response.status == 200
+            and isinstance(response, TextResponse)
+            and self.apply_share_page(article, response.text)
+        )
+        if not exact and body_html is not None:
+            article.body = source_body(body_html)
         yield article
 
     def share_failed(self, failure: Failure) -> Iterator[Article]:
         """The share page is unreachable: the post is archived from its post page all the same."""
-        article = failure.request.cb_kwargs["article"]  # type: ignore[attr-defined]
+        kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
+        article = kwargs["article"]
+        if kwargs.get("body_html") is not None:
+            article.body = source_body(kwargs["body_html"])
         self.logger.warning(
             "share page failed (%s), keeping the post page body: %s", failure.getErrorMessage(), article.share_url
         )
