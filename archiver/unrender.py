@@ -147,8 +147,31 @@ def split_tail(fragment: str) -> Tail:
 
 
 def source_body(body_html: str) -> str:
-    """Post source of a rendered body (without its link and footer)."""
-    return "\n\n".join(chunk if span is None else _block(span, body_html) for chunk, span in _blocks(body_html))
+    """Post source of a rendered body (without its link and footer).
+
+    kramdown writes a blank line between the blocks it renders from Markdown, and keeps the
+    elements of one HTML block on consecutive lines. So elements that follow each other without
+    a blank line came from one HTML block of the source and stay one HTML block, as they are;
+    a block on its own goes back to Markdown when that renders the same.
+    """
+    groups: list[list[tuple[int, int, htmlsource.Span | None]]] = []
+    previous_stop = None
+    for kind, start, stop, span in htmlsource.children(body_html, 0, len(body_html)):
+        if kind == "text" and not body_html[start:stop].strip():
+            continue
+        if previous_stop is None or "\n\n" in body_html[previous_stop:start] or kind == "text":
+            groups.append([])
+        groups[-1].append((start, stop, span if kind == "element" else None))
+        previous_stop = stop if kind != "text" else None
+    parts = []
+    for group in groups:
+        start, stop, span = group[0]
+        if len(group) == 1 and span is not None:
+            parts.append(_block(span, body_html))
+        else:
+            # kramdown never leaves text at the top level; a page that does keeps it as it was.
+            parts.append(body_html[start : group[-1][1]].strip())
+    return "\n\n".join(parts)
 
 
 def unrender(fragment: str) -> Unrendered:

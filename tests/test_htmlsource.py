@@ -62,7 +62,7 @@ def test_unrender_keeps_html_blocks_and_markdown_digest() -> None:
         '<p><a href="//h/category/x.html">返回X新闻</a>｜<a href="//h/">返回首页</a></p>'
     )
     source = unrender(rendered)
-    assert source.body == '> 摘要。\n\n<p>正文 “引号” *星*</p>\n\n<p class="em_media">（文章来源：X）</p>'
+    assert source.body == '> 摘要。\n\n<p>正文 “引号” *星*</p>\n<p class="em_media">（文章来源：X）</p>'
     assert source.link == "http://a.b/c?d=1&e=2"
     assert source.footer == "[返回X新闻](//h/category/x.html)｜[返回首页](//h/)"
 
@@ -70,6 +70,13 @@ def test_unrender_keeps_html_blocks_and_markdown_digest() -> None:
 def test_unrender_lone_link_is_the_link_not_a_footer() -> None:
     source = unrender('<p>x</p>\n\n<p><a href="http://a/b">http://a/b</a></p>')
     assert (source.body, source.link, source.footer) == ("x", "http://a/b", None)
+
+
+def test_unrender_keeps_one_html_block_together_and_blank_line_blocks_apart() -> None:
+    # kramdown keeps the elements of one HTML block on consecutive lines, and puts a blank line between blocks.
+    assert unrender("<p>a</p>\n<p>b</p>\n\n<p>c</p>\n\n<!-- x -->\n<p>d</p>").body == (
+        "<p>a</p>\n<p>b</p>\n\nc\n\n<!-- x -->\n<p>d</p>"
+    )
 
 
 def test_unrender_plain_text_that_markdown_would_change_stays_html() -> None:

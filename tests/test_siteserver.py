@@ -9,17 +9,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from archiver.siteserver import SiteServer, url_to_relpath
-from tests.conftest import SiteServerFactory
 
 HOST = "news.example"
 SHARE = "/html_News/NewsShare.html?infoCode=NW1"
 
 Response = tuple[int, dict[str, str], bytes]
+SiteServerFactory = Callable[..., SiteServer]
 
 
 @pytest.fixture
@@ -327,16 +328,8 @@ def test_stop_closes_idle_keep_alive_connections(root: Path) -> None:
 def test_command_line_writes_the_port_file_and_exits_on_time(root: Path, tmp_path: Path) -> None:
     port_file = tmp_path / "port"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    command = [
-        sys.executable,
-        "-m",
-        "archiver.siteserver",
-        str(root),
-        "--port-file",
-        str(port_file),
-        "--max-seconds",
-        "2",
-    ]
+    command = [sys.executable, "-m", "archiver.siteserver", str(root), "--port-file", str(port_file)]
+    command += ["--max-seconds", "1"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as proc:
         try:
             deadline = time.monotonic() + 10
