@@ -1,9 +1,11 @@
 """YAML scalars for front matter that always parse back to the string they were made from.
 
-Jekyll reads front matter with a YAML 1.1 parser; pyyaml is one too, so a
-value that ``yaml.safe_load`` gives back unchanged is read the same way by
-Jekyll. Titles are always written double-quoted (the site's own form);
-other values plain when that is safe, quoted otherwise.
+Jekyll reads front matter with Ruby's Psych, a YAML 1.1 parser like pyyaml;
+a plain value is written only when pyyaml gives it back unchanged and it
+holds nothing Psych resolves differently (see ``_plain_is_safe``), so
+Jekyll reads every value as the string it was made from. Titles are always
+written double-quoted (the site's own form); other values plain when that is
+safe, quoted otherwise.
 """
 
 from __future__ import annotations
@@ -35,9 +37,18 @@ def double_quoted(value: str) -> str:
     return '"' + _ESCAPED.sub(_escape, value) + '"'
 
 
+# Jekyll reads front matter with Ruby's Psych, which resolves more plain scalars than pyyaml:
+# `1,000` and `2022-1-1` are numbers and dates to it, `tRUE` and `nULL` booleans and nulls, and
+# `:x` a symbol that Jekyll's safe loader refuses. Such values are always quoted.
+_NUMBER_LIKE = re.compile(r"[-+.0-9][-+.,_:0-9a-fA-FxXoObB \t]*")
+_KEYWORDS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"})
+
+
 @functools.lru_cache(maxsize=8192)
 def _plain_is_safe(value: str) -> bool:
     if not value or value != value.strip() or "\n" in value or _ESCAPED.search(value):
+        return False
+    if not value[0].isalnum() or _NUMBER_LIKE.fullmatch(value) or value.lower() in _KEYWORDS:
         return False
     try:
         loaded = yaml.safe_load(f"k: {value}\n")

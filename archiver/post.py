@@ -15,8 +15,15 @@ Pure functions, no Scrapy. The layout is the site's own (see SITE.md):
 
     <footer>
 
-with no newline after the footer. A body that Liquid would evaluate gets
-``render_with_liquid: false`` so Jekyll shows it literally.
+with no newline after the footer. Jekyll runs Liquid over a post before
+Markdown, so every ``{{`` and ``{%`` of the content is written as a Liquid
+output of itself (``{{ '{{' }}``, ``{{ '{%' }}``): the page shows it
+literally in every Jekyll version and in excerpts too, with no warning.
+(``{% raw %}`` wrapping breaks where Jekyll cuts an excerpt inside the raw
+block and appends end tags for the tags it sees there; ``render_with_liquid:
+false`` is Jekyll 4.1+ only and prints the end tags an excerpt gains.)
+``parse_post`` undoes the escapes exactly, and reads a ``{% raw %}`` wrapping
+as other archives write it.
 """
 
 from __future__ import annotations
@@ -31,9 +38,17 @@ from archiver import dates
 from archiver.frontmatter import double_quoted, scalar, word_list
 from archiver.items import Article
 
-POST_ID = re.compile(r"^[A-Za-z0-9]+$")
-POST_FILE = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})-(?P<post_id>[A-Za-z0-9]+)\.md$")
-LIQUID = re.compile(r"\{\{|\}\}|\{%|%\}")
+# A post id names a file: letters and digits only, and short enough for any file system.
+POST_ID = re.compile(r"^[A-Za-z0-9]{1,120}$")
+POST_FILE = re.compile(r"^(?P<day>\d{4}-\d{2}-\d{2})-(?P<post_id>[A-Za-z0-9]{1,120})\.md$")
+LIQUID = re.compile(r"\{\{|\{%")
+RAW_OPEN, RAW_CLOSE = "{% raw %}", "{% endraw %}"
+# A Liquid output of the markup itself: Liquid prints `{{` and `{%`, kramdown never sees Liquid.
+_LIQUID_ESCAPES = {"{{": "{{ '{{' }}", "{%": "{{ '{%' }}"}
+_LIQUID_ESCAPED = re.compile(r"\{\{ '(\{\{|\{%)' \}\}")
+# Blocks are separated by a blank line; the last one is found from the end, so a body stays as it was.
+_BLANK_LINE = re.compile(r"(?=\n[ \t\r]*\n)")
+_SEPARATOR = re.compile(r"\n[ \t\r]*\n")
 # A footer paragraph: Markdown links only, separated by the site's ｜ or a line break.
 _LINK = r"\[[^\[\]\n]*\]\([^()\s]*\)"
 _FOOTER = re.compile(rf"^{_LINK}(?:(?:｜|\n){_LINK})*$")
@@ -51,8 +66,26 @@ class CategoryPage:
     title: str
 
 
-def needs_liquid_guard(text: str) -> bool:
-    return LIQUID.search(text) is not None
+def guard_body(body: str) -> str:
+    """``body`` as Jekyll must read it to print it literally: every ``{{`` and ``{%`` escaped."""
+    return escape_liquid(body)
+
+
+def unguard_body(body: str) -> str:
+    """The body a post file means: escapes undone, or a ``{% raw %}`` wrapping (other archives use it) removed."""
+    if body.startswith(RAW_OPEN) and body.endswith(RAW_CLOSE):
+        return body[len(RAW_OPEN) : -len(RAW_CLOSE)]
+    return unescape_liquid(body)
+
+
+def escape_liquid(text: str) -> str:
+    """``text`` with every ``{{`` and ``{%`` written as a Liquid output of itself."""
+    return LIQUID.sub(lambda m: _LIQUID_ESCAPES[m.group()], text)
+
+
+def unescape_liquid(text: str) -> str:
+    """The inverse of ``escape_liquid``: ``unescape_liquid(escape_liquid(s)) == s`` for every ``s``."""
+    return _LIQUID_ESCAPED.sub(lambda m: m.group(1), text)
 
 
 def post_filename(article: Article) -> str:
@@ -68,7 +101,11 @@ def render_post(article: Article) -> str:
     """The post file text of a normalized article."""
     if not isinstance(article.date, dt.datetime):
         raise PostFormatError("render_post needs a normalized (datetime) date")
-    parts = [article.body or "", f"<{article.link}>" if article.link else "", article.footer or ""]
+    parts = [
+        guard_body(article.body or ""),
+        escape_liquid(f"<{article.link}>") if article.link else "",
+        escape_liquid(article.footer or ""),
+    ]
     content = "\n\n".join(part for part in parts if part)
     lines = [
         "---",
@@ -80,8 +117,6 @@ def render_post(article: Article) -> str:
         lines.append(f"categories: {word_list([article.category])}")
     if article.tags:
         lines.append(f"tags: {word_list(article.tags)}")
-    if needs_liquid_guard(content):
-        lines.append("render_with_liquid: false")
     lines.append("---")
     return "\n".join(lines) + "\n" + content
 
@@ -124,16 +159,31 @@ def _date(value: object) -> dt.datetime:
     raise PostFormatError("the front matter has no date")
 
 
+def _last_block(content: str) -> tuple[str, str]:
+    """(everything before the last blank line, the block after it); the head is "" when there is none."""
+    content = content.rstrip()
+    starts = [match.start() for match in _BLANK_LINE.finditer(content)]
+    if not starts:
+        return "", content
+    separator = _SEPARATOR.match(content, starts[-1])
+    assert separator is not None
+    return content[: starts[-1]], content[separator.end() :]
+
+
 def split_content(content: str) -> tuple[str, str | None, str | None]:
-    """(body, link, footer) of a post's content: the trailing autolink and footer paragraphs are peeled off."""
-    blocks = [block for block in re.split(r"\n[ \t]*\n", content.strip("\n")) if block.strip()]
+    """(body, link, footer) of a post's content: the trailing autolink and footer paragraphs are peeled off.
+
+    The body is the content before them exactly (white space around it stripped), so any body
+    ``render_post`` wrote comes back unchanged.
+    """
     footer = link = None
-    if blocks and _FOOTER.match(blocks[-1].strip()):
-        footer = blocks.pop().strip()
-    if blocks and (match := _AUTOLINK.match(blocks[-1].strip())):
-        link = match.group(1)
-        blocks.pop()
-    return "\n\n".join(blocks).strip(), link, footer
+    head, last = _last_block(content)
+    if _FOOTER.match(last.strip()):
+        footer, content = last.strip(), head
+        head, last = _last_block(content)
+    if match := _AUTOLINK.match(last.strip()):
+        link, content = match.group(1), head
+    return content.strip(), link, footer
 
 
 def parse_post(text: str, filename: str | None = None) -> Article:
@@ -151,9 +201,9 @@ def parse_post(text: str, filename: str | None = None) -> Article:
         date=_date(data.get("date")),
         category=" ".join(categories) or None,
         tags=_words(data.get("tags")),
-        body=body,
-        link=link,
-        footer=footer,
+        body=unguard_body(body),
+        link=None if link is None else unescape_liquid(link),
+        footer=None if footer is None else unescape_liquid(footer),
         layout=str(data.get("layout") or "post"),
     )
 

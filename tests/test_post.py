@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import yaml
 
 from archiver import dates
 from archiver.items import Article
@@ -99,12 +98,26 @@ def test_front_matter_must_start_the_file() -> None:
         parse_post('\n---\ntitle: "x"\ndate: 2021-12-08 10:39:01\n---\nbody')
 
 
-def test_liquid_in_the_body_turns_liquid_off() -> None:
+def test_liquid_in_the_body_is_written_as_liquid_output_of_itself() -> None:
     article = media_article()
-    article.body = "<p>{{ site.title }} and {% include x %}</p>"
-    data = yaml.safe_load(render_post(article).split("---\n")[1])
-    assert data["render_with_liquid"] is False
-    assert "render_with_liquid" not in render_post(media_article())
+    article.body = "<p>{{ site.title }} and {% include x %} }} %}</p>"
+    text = render_post(article)
+    assert "<p>{{ '{{' }} site.title }} and {{ '{%' }} include x %} }} %}</p>" in text
+    assert parse_post(text, "2022-03-02-NW202203022294058095.md").body == article.body
+
+
+def test_a_raw_wrapped_body_of_another_archive_is_read_as_its_content() -> None:
+    text = render_post(media_article()).replace("---\n<p>", "---\n{% raw %}<p>{{ x }}", 1)
+    text = text.replace("</p>\n\n<http", "</p>{% endraw %}\n\n<http", 1)
+    assert parse_post(text).body.startswith("<p>{{ x }}第一段。")
+
+
+def test_liquid_in_the_footer_is_escaped() -> None:
+    article = media_article()
+    article.footer = "[返回{{x}}新闻](//finews.withounder.com/category/x.html)"
+    text = render_post(article)
+    assert "[返回{{ '{{' }}x}}新闻]" in text
+    assert parse_post(text, "2022-03-02-NW202203022294058095.md").footer == article.footer
 
 
 def test_split_content_peels_link_and_footer_of_early_posts() -> None:
@@ -119,3 +132,39 @@ def test_category_page_round_trip() -> None:
     assert parse_category_page(text) == page
     odd = CategoryPage("null", "yes")
     assert parse_category_page(render_category_page(odd)) == odd
+
+
+LIQUID_BODIES = [
+    "<p>{{ site.title }} a }} %}</p>\n\n<p>{% if x %} b {% for y in z %}</p>",
+    "<p>x {{ y }}</p>",
+    "{{ a\n\n{% raw %}",
+    "<p>{% if x %}</p>\n\n<p>{% endraw %} {{</p>",
+]
+
+
+@pytest.mark.jekyll
+def test_liquid_in_bodies_renders_literally_under_jekyll(jekyll_bin: str, tmp_path: Path) -> None:
+    import subprocess
+
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_layouts").mkdir()
+    # The excerpt is printed too: Jekyll's excerpt handling is where Liquid guards break.
+    (site / "_layouts" / "post.html").write_text("---\n---\n{{ content }}\n<excerpt>{{ page.excerpt }}</excerpt>\n")
+    (site / "_config.yml").write_text("timezone: Asia/Shanghai\n")
+    for number, body in enumerate(LIQUID_BODIES):
+        article = media_article()
+        article.post_id, article.body = f"L{number}", body
+        (site / "_posts" / post_filename(article)).write_text(render_post(article), encoding="utf-8")
+    built = subprocess.run(
+        [jekyll_bin, "build", "--source", str(site), "--destination", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert built.returncode == 0 and "Warning" not in built.stdout + built.stderr, built.stdout + built.stderr
+    for number, body in enumerate(LIQUID_BODIES):
+        (page,) = (tmp_path / "out").rglob(f"L{number}.html")
+        html = page.read_text(encoding="utf-8")
+        for fragment in body.split("\n\n"):
+            assert fragment.removeprefix("<p>").removesuffix("</p>") in html, (number, fragment)
