@@ -58,6 +58,10 @@ class ArchiveExporter:
         name = postfmt.post_filename(article)
         data = postfmt.render_post(article).encode("utf-8")
         assert article.post_id is not None and isinstance(article.date, dt.datetime)
+        # The category page first: a run killed between the two writes must not leave an archived
+        # post without its category page, since a later run skips the archived post.
+        if article.category and article.category_title:
+            self.category(article.category, article.category_title)
         known = self.index.get(article.post_id)
         # A rotated post stays in old_post/; a post whose day changed moves to its new name.
         folder = known.path.parent if known is not None else self.posts_dir
@@ -67,11 +71,13 @@ class ArchiveExporter:
             outcome = Outcome.UNCHANGED
         else:
             atomic_write(target, data, fsync=self.fsync)
-            if known is not None and known.path != target:
-                known.path.unlink(missing_ok=True)
             self.index.entries[article.post_id] = Entry(article.post_id, article.date.date(), target)
-        if article.category and article.category_title:
-            self.category(article.category, article.category_title)
+        # Older names of this post in its folder: a post whose day changed, or a copy a run killed
+        # between the write and the removal left behind. The new file is whole before any goes.
+        stale = [entry for entry in (known, *self.index.duplicates) if entry is not None]
+        for entry in stale:
+            if entry.post_id == article.post_id and entry.path != target and entry.path.parent == target.parent:
+                entry.path.unlink(missing_ok=True)
         return outcome, target
 
     def category(self, slug: str, title: str) -> bool:

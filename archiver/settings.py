@@ -6,6 +6,10 @@ This is the one place where defaults live; components read the settings in
 
 from __future__ import annotations
 
+import os
+
+from scrapy.settings import default_settings as _scrapy_defaults
+
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -17,10 +21,47 @@ ARCHIVER_OUTPUT_DIR = "output"
 ARCHIVER_FSYNC = False
 # Largest page accepted, in bytes; a larger answer is refused (Scrapy's DOWNLOAD_MAXSIZE follows it).
 ARCHIVER_MAX_PAGE_BYTES = 5 * 1024 * 1024
+# Seconds before the first retry of a failed download; doubled for each further one, up to the maximum.
+ARCHIVER_RETRY_BACKOFF = 1.0
+ARCHIVER_RETRY_BACKOFF_MAX = 30.0
+
+# --- cron-grade runs (archiver/incremental.py, lock.py, report.py, progress.py) ---
+# Skip posts already archived, revalidate the rest with conditional requests; False: fetch everything.
+ARCHIVER_INCREMENTAL = True
+# Archived posts dated today or in the N days before are revalidated (the site edits posts that long).
+ARCHIVER_RECHECK_DAYS = 3
+# Backfill window: Beijing days YYYY-MM-DD (inclusive) and category slugs; empty means no limit.
+ARCHIVER_SINCE = ""
+ARCHIVER_UNTIL = ""
+ARCHIVER_CATEGORIES: list[str] = []
+# The run lock; empty means <ARCHIVER_OUTPUT_DIR>/.archiver/lock.
+ARCHIVER_LOCK_FILE = ""
+# auto (a live line on a terminal, log lines otherwise), tty, log or off; seconds between log lines.
+ARCHIVER_PROGRESS = "auto"
+ARCHIVER_PROGRESS_INTERVAL = 60.0
+
+# --- distributed crawling on scrapy-redis (archiver/distributed.py, redisrun.py); off without a URL ---
+# redis://[:password@]host:6379/0 (or rediss://, unix://); the environment variable of the same name
+# is the default, so a password need not appear on a command line. Empty: Scrapy's own scheduler.
+ARCHIVER_REDIS_URL = os.environ.get("ARCHIVER_REDIS_URL", "")
+# Prefix of the run's Redis keys (queue, duplicate filter, workers); one run per prefix at a time.
+ARCHIVER_REDIS_KEY = "archiver:%(spider)s"
+# The run ends when the shared queue is empty and every worker idle for this many seconds.
+ARCHIVER_REDIS_IDLE_TIMEOUT = 3.0
+
+# --- raw capture as WARC (archiver/warc.py; `archiver rebuild --from-warc` replays it) ---
+# Every request and response as WARC records under <output>/warc/, and .archiver/captures.jsonl.
+ARCHIVER_WARC_ENABLED = False
+# A WARC file is closed and a new one started past this size (bytes).
+ARCHIVER_WARC_MAX_BYTES = 1_000_000_000
+# A folder of WARC files: every request is answered from them, never from the network (`archiver rebuild`).
+ARCHIVER_REPLAY_DIR = ""
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.normalize.NormalizePipeline": 200,
+    "pipelines.sanitize.SanitizePipeline": 250,
+    "pipelines.window.WindowPipeline": 300,
     "pipelines.export.ExportPipeline": 900,
 }
 
@@ -33,6 +74,10 @@ DOWNLOAD_TIMEOUT = 30
 # One task per item instead of a hundred: items are written one by one anyway, and the
 # per-result task creation of the default costs a quarter of the CPU on large crawls.
 CONCURRENT_ITEMS = 1
+# Scrapy looks for `return <value>` in generator callbacks by reading each callback's source
+# (inspect + ast) on every response; its cache misses for bound methods, which cost 3-4 % of a
+# crawl's CPU. The spiders' callbacks return no values.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 RETRY_ENABLED = True
 RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
@@ -43,9 +88,40 @@ REDIRECT_MAX_TIMES = 5
 # --- nothing listens that need not: a cron job on a shared server opens no port ---
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+# Left out of the base list rather than set to None in EXTENSIONS: Scrapy imports every module
+# named there, and RemoteControl's pulls in aiohttp (0.2 s of CPU and 10 MB for every run).
+EXTENSIONS_BASE = {
+    name: order
+    for name, order in _scrapy_defaults.EXTENSIONS_BASE.items()
+    if name not in ("scrapy.extensions.telnet.TelnetConsole", "scrapy.extensions.remote_control.RemoteControl")
+}
 EXTENSIONS = {
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.remote_control.RemoteControl": None,
+    # First of all: no component may touch the archive while another run holds it.
+    "archiver.lock.LockExtension": -1000,
+    "archiver.jobdir.JobDirGuard": -900,
+    "archiver.report.RunReport": 600,
+    "archiver.progress.Progress": 610,
+}
+DOWNLOADER_MIDDLEWARES = {
+    # Just outside RetryMiddleware (550): page size, offsite redirects, retry backoff, failures for good.
+    "archiver.middlewares.PageGuardMiddleware": 540,
+    # Between HttpProxyMiddleware (750) and DownloaderStats (850): see archiver/incremental.py.
+    "archiver.incremental.IncrementalMiddleware": 800,
+    # Last before the network: records the request as sent and the response as received (still compressed).
+    "archiver.warc.WarcCaptureMiddleware": 950,
+    # With ARCHIVER_REPLAY_DIR: answers from WARC records in place of the network.
+    "archiver.replay.ReplayMiddleware": 960,
+}
+# Switches scheduler and duplicate filter to scrapy-redis when ARCHIVER_REDIS_URL is set.
+ADDONS = {
+    "archiver.distributed.RedisAddon": 0,
+}
+SPIDER_MIDDLEWARES = {
+    # Requests that failed in the last run, after the start requests (archiver/middlewares.py).
+    "archiver.middlewares.RetryFailedPages": 955,
+    "archiver.incremental.IncrementalSpiderMiddleware": 950,
+    # With ARCHIVER_WARC_ENABLED: a request found on a captured page names that page's WARC record.
+    "archiver.warc.WarcLinkMiddleware": 960,
 }
 
 LOG_LEVEL = "INFO"

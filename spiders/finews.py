@@ -16,15 +16,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from archiver import htmlsource
+from archiver import dates, htmlsource
+from archiver.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID
 from archiver.items import Article
+from archiver.middlewares import failure_log, is_transient
+from archiver.post import POST_ID
+from archiver.sanitize import text_to_html
 from archiver.slug import slugify
 from archiver.unrender import source_body, split_tail
 
@@ -35,6 +41,8 @@ TAG_SUFFIX = "新闻"
 
 POST_PATH = re.compile(r"^/(?:[^/]+/)*\d{4}/\d{2}/\d{2}/[^/]+\.html$")
 CATEGORY_PATH = re.compile(r"^/(?:category/(?P<file>[^/]+)\.html|(?P<dir>[^/]+)/)$")
+# What a post URL tells: categories, the day (Beijing: the site's Jekyll runs in Asia/Shanghai), the id.
+POST_PARTS = re.compile(r"^/(?P<cats>(?:[^/]+/)*)(?P<day>\d{4}/\d{2}/\d{2})/(?P<id>[^/]+)\.html$")
 TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2})?")
 # Footer links name their category as `/category/<slug>.html`, `/<slug>/` or, on early posts, `../<slug>/`.
 FOOTER_CATEGORY = re.compile(r"\]\((?:[^)]*/)?(?:category/(?P<file>[^/)]+)\.html|(?P<dir>[^/.)][^/)]*)/)\)")
@@ -53,8 +61,10 @@ class FinewsSpider(scrapy.Spider):
     name = "finews"
     default_start_url = f"https://{SITE_HOST}/"
 
-    def __init__(self, start_url: str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, start_url: str | None = None, share_urls: str | None = None, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # `-a share_urls=FILE`: only these articles, each from its share page (and its post page if still there).
+        self.share_list = self.read_share_urls(Path(share_urls)) if share_urls else []
         url = start_url or self.default_start_url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -67,7 +77,12 @@ class FinewsSpider(scrapy.Spider):
         self.allowed_domains = sorted(self.site_hosts | set(SHARE_HOSTS))
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        yield scrapy.Request(self.start_url, callback=self.parse_listing)
+        if self.share_list:
+            for url in self.share_list:
+                code = parse_qs(urlsplit(url).query)["infoCode"][0]
+                yield scrapy.Request(url, callback=self.parse_share_only, meta={META_POST_ID: code})
+            return
+        yield scrapy.Request(self.start_url, callback=self.parse_listing, meta={META_LISTING: True})
 
     # --- links ------------------------------------------------------------------------------
     def _site_url(self, url: str) -> str | None:
@@ -87,6 +102,25 @@ class FinewsSpider(scrapy.Spider):
             return "listing", url
         return None
 
+    @staticmethod
+    def post_meta(url: str) -> dict[str, Any]:
+        """What a post URL tells the archiver (``archiver.incremental``): post id, day and category."""
+        match = POST_PARTS.match(urlsplit(url).path)
+        if match is None:
+            return {}
+        meta: dict[str, Any] = {META_POST_ID: match.group("id"), META_POST_DAY: match.group("day").replace("/", "-")}
+        if category := " ".join(match.group("cats").strip("/").split("/")):
+            meta[META_CATEGORY] = category
+        return meta
+
+    @staticmethod
+    def listing_meta(url: str) -> dict[str, Any]:
+        match = CATEGORY_PATH.match(urlsplit(url).path)
+        meta: dict[str, Any] = {META_LISTING: True}
+        if match is not None:
+            meta[META_CATEGORY] = match.group("file") or match.group("dir")
+        return meta
+
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         """Home and category pages: follow every post and category link."""
         if not isinstance(response, TextResponse):
@@ -103,9 +137,9 @@ class FinewsSpider(scrapy.Spider):
                 continue
             kind, url = target
             if kind == "post":
-                yield scrapy.Request(url, callback=self.parse_post)
+                yield scrapy.Request(url, callback=self.parse_post, meta=self.post_meta(url))
             else:
-                yield scrapy.Request(url, callback=self.parse_listing)
+                yield scrapy.Request(url, callback=self.parse_listing, meta=self.listing_meta(url))
 
     # --- post pages -------------------------------------------------------------------------
     def parse_post(self, response: Response) -> Iterator[Article | scrapy.Request]:
@@ -123,8 +157,12 @@ class FinewsSpider(scrapy.Spider):
                     and not match.group(1).startswith(".")
                     and urlsplit(target[1]).path != "/"
                 ):
-                    yield scrapy.Request(target[1], callback=self.parse_listing)
+                    yield scrapy.Request(target[1], callback=self.parse_listing, meta=self.listing_meta(target[1]))
         share_url = self.share_url(article.link)
+        if share_url is not None and not POST_ID.match((parse_qs(urlsplit(share_url).query)["infoCode"])[0]):
+            # An infoCode that is no id (`../../x`) is never requested: the post page makes the post.
+            failure_log(self.crawler).refused(share_url, "bad_info_code", "the infoCode is not [A-Za-z0-9]+")
+            share_url = None
         if share_url is None:
             article.body = source_body(body_html)
             yield article
@@ -138,7 +176,7 @@ class FinewsSpider(scrapy.Spider):
             cb_kwargs={"article": article, "body_html": body_html},
             # One share page per post: never let the duplicate filter swallow a post.
             dont_filter=True,
-            meta={"handle_httpstatus_list": [404, 410]},
+            meta={"handle_httpstatus_list": [404, 410], **self.post_meta(response.url)},
         )
 
     def article_from_post_page(self, text: str, url: str) -> Article:
@@ -222,6 +260,12 @@ class FinewsSpider(scrapy.Spider):
         """The share page is unreachable: the post is archived from its post page all the same."""
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
         article = kwargs["article"]
+        if is_transient(failure.value):
+            # Not gone, only failing now: a post page body would be archived as known and never
+            # corrected, so the post waits for the next run, which fetches both pages again.
+            self.logger.warning("share page failed (%s), the post is left for the next run: %s",
+                                failure.getErrorMessage(), article.share_url)  # fmt: skip
+            return
         if kwargs.get("body_html") is not None:
             article.body = source_body(kwargs["body_html"])
         self.logger.warning(
@@ -239,7 +283,8 @@ class FinewsSpider(scrapy.Spider):
         article.body_source = "share"
         title = htmlsource.find(text, "h1", _class_is("title"))
         if title is not None and (value := htmlsource.text_content(title.inner(text)).strip()):
-            article.title = value
+            # The share page shows the title as text; the post layout prints the title as HTML.
+            article.title = text_to_html(value)
         media = htmlsource.find(text, None, _class_is("media"))
         if media is not None and (value := htmlsource.text_content(media.inner(text)).strip()):
             article.media = value
@@ -264,3 +309,80 @@ class FinewsSpider(scrapy.Spider):
             article.category, article.tags, article.category_title = slug, [tag], tag
             article.footer = f"[返回{tag}](//{SITE_HOST}/category/{slug}.html)｜[返回首页](//{SITE_HOST}/)"
         return article
+
+    # --- backfill from share links alone ----------------------------------------------------
+    def read_share_urls(self, path: Path) -> list[str]:
+        """Share links or bare infoCodes, one a line (blank lines and ``#`` comments skipped)."""
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"share_urls: cannot read {path}: {exc}") from None
+        urls: list[str] = []
+        for number, raw in enumerate(lines, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if POST_ID.match(line):
+                url: str | None = f"http://{SHARE_HOSTS[0]}{SHARE_PATH}?infoCode={line}"
+            else:
+                url = self.share_url(line)
+                code = (parse_qs(urlsplit(url).query).get("infoCode") or [""])[0] if url else ""
+                if not POST_ID.match(code):
+                    url = None
+            if url is None:
+                raise ValueError(f"share_urls: {path}:{number} is neither a share link nor an infoCode: {line[:80]!r}")
+            urls.append(url)
+        return urls
+
+    def post_url_of(self, article: Article) -> str | None:
+        """Where the post page of a share-page article is (Jekyll's permalink), if the article says."""
+        if not (article.category and article.post_id and isinstance(article.date, str)):
+            return None
+        try:
+            day = dates.parse_time(article.date).date()
+        except dates.DateError:
+            return None
+        return urlunsplit((*self.site, f"/{article.category}/{day:%Y/%m/%d}/{article.post_id}.html", "", ""))
+
+    def parse_share_only(self, response: Response) -> Iterator[Article | scrapy.Request]:
+        """A share page named on the command line: look for its post page, else archive the share page alone."""
+        if not isinstance(response, TextResponse):
+            return
+        article = self.article_from_share_page(response.text, response.url)
+        if article is None:
+            self.logger.warning("share page holds no article: %s", response.url)
+            return
+        post_url = self.post_url_of(article)
+        if post_url is None:
+            yield article
+            return
+        yield scrapy.Request(
+            post_url,
+            callback=self.parse_post_of_share,
+            errback=self.post_of_share_failed,
+            cb_kwargs={"article": article, "share_text": response.text},
+            meta={"handle_httpstatus_list": [404, 410], **self.post_meta(post_url)},
+        )
+
+    def parse_post_of_share(self, response: Response, article: Article, share_text: str) -> Iterator[Article]:
+        if response.status != 200 or not isinstance(response, TextResponse):
+            yield article  # the post page is gone: the share page alone makes the post
+            return
+        # The post page is there: the post as a crawl makes it, with the share page already in hand.
+        for result in self.parse_post(response):
+            if isinstance(result, Article):
+                yield result
+            elif result.callback == self.parse_share:
+                found = result.cb_kwargs["article"]
+                if not self.apply_share_page(found, share_text):
+                    found.body = source_body(result.cb_kwargs["body_html"])
+                yield found
+
+    def post_of_share_failed(self, failure: Failure) -> Iterator[Article]:
+        if failure.check(IgnoreRequest):
+            return  # outside the backfill window: nothing to write
+        article = failure.request.cb_kwargs["article"]  # type: ignore[attr-defined]
+        self.logger.warning(
+            "post page failed (%s), archiving the share page alone: %s", failure.getErrorMessage(), article.url
+        )
+        yield article

@@ -168,3 +168,19 @@ def test_liquid_in_bodies_renders_literally_under_jekyll(jekyll_bin: str, tmp_pa
         html = page.read_text(encoding="utf-8")
         for fragment in body.split("\n\n"):
             assert fragment.removeprefix("<p>").removesuffix("</p>") in html, (number, fragment)
+
+
+def test_exporter_moves_a_post_whose_day_changed_and_clears_leftover_copies(tmp_path: Path) -> None:
+    from archiver.exporter import ArchiveExporter, Outcome
+
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    # A copy a killed run left behind, under an older day.
+    (posts / "2023-01-01-NW202301020304050607.md").write_text("old", encoding="utf-8")
+    exporter = ArchiveExporter(tmp_path)
+    exporter.open()
+    article = media_article()
+    outcome, path = exporter.export(article)
+    assert outcome is Outcome.UPDATED and path.name == "2023-01-02-NW202301020304050607.md"
+    assert sorted(p.name for p in posts.iterdir()) == [path.name]
+    assert exporter.export(article) == (Outcome.UNCHANGED, path)

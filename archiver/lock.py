@@ -1,0 +1,165 @@
+"""One run at a time: the archive's state folder and the lock that keeps two runs from overlapping.
+
+Cron starts the archiver every few minutes; a long run must not be joined by a
+second one writing the same files. The lock is ``fcntl.flock`` on
+``<output>/.archiver/lock`` (``ARCHIVER_LOCK_FILE`` / ``--lock`` to move it):
+the kernel releases it when the holding process dies, however it dies, so a
+run killed with ``kill -9`` never leaves a stale lock behind. The file itself
+stays (deleting a flock file would let two processes lock two different
+inodes); it only holds the holder's pid and start time, for the message the
+next run prints.
+
+``LockExtension`` takes the lock for every crawl, ``scrapy crawl`` included,
+before any component touches the archive. ``archiver crawl`` takes it even
+earlier (before Scrapy starts) and maps ``LockedError`` to exit code 3; locks
+are re-entrant within a process, so both can ask for the same file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from archiver import config
+
+logger = logging.getLogger(__name__)
+
+STATE_FOLDER = ".archiver"
+LOCK_NAME = "lock"
+
+
+class LockedError(RuntimeError):
+    """Another process holds the run lock."""
+
+    def __init__(self, path: Path, holder: str) -> None:
+        who = f" ({holder})" if holder else ""
+        super().__init__(f"another run holds the lock {path}{who}; exiting")
+        self.path = path
+        self.holder = holder
+
+
+def state_dir(settings: Any) -> Path:
+    """``<ARCHIVER_OUTPUT_DIR>/.archiver``, created when missing: runs.jsonl, the lock, the page store."""
+    path = config.output_dir(settings) / STATE_FOLDER
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def lock_path(get: Callable[[str], Any]) -> Path:
+    """Where the lock lives, from a setting getter: ``ARCHIVER_LOCK_FILE``, else ``<output>/.archiver/lock``."""
+    explicit = get("ARCHIVER_LOCK_FILE")
+    if explicit:
+        return Path(str(explicit)).expanduser()
+    output = get("ARCHIVER_OUTPUT_DIR") or "output"
+    return Path(str(output)).expanduser() / STATE_FOLDER / LOCK_NAME
+
+
+class RunLock:
+    """An exclusive, non-blocking flock on one file, held until ``release`` or process exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def acquire(self) -> None:
+        """Take the lock or raise ``LockedError`` at once; never waits."""
+        if self._fd is not None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise LockedError(self.path, holder) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        # Who holds it, for the message a second run prints; in place, since the file must keep its inode.
+        started = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} since {started}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+    except OSError as exc:
+        return f"holder unknown: {exc.strerror}"
+
+
+# Locks this process holds, by resolved path, with how many users share each (re-entrant).
+_HELD: dict[Path, tuple[RunLock, int]] = {}
+
+
+def acquire(path: Path) -> Path:
+    """Take (or share, within this process) the lock at ``path``; returns the key for ``release``."""
+    key = Path(os.path.abspath(path))
+    held = _HELD.get(key)
+    if held is not None:
+        _HELD[key] = (held[0], held[1] + 1)
+        return key
+    lock = RunLock(key)
+    lock.acquire()
+    _HELD[key] = (lock, 1)
+    return key
+
+
+def release(key: Path) -> None:
+    held = _HELD.get(key)
+    if held is None:
+        return
+    lock, users = held
+    if users > 1:
+        _HELD[key] = (lock, users - 1)
+        return
+    del _HELD[key]
+    lock.release()
+
+
+class LockExtension:
+    """Holds the run lock from crawler start-up to engine stop; a held lock fails the crawl at once."""
+
+    def __init__(self, crawler: Any) -> None:
+        from scrapy import signals
+
+        self.path = lock_path(crawler.settings.get)
+        try:
+            self.key = acquire(self.path)
+        except LockedError as exc:
+            from archiver import report
+
+            output = Path(str(crawler.settings.get("ARCHIVER_OUTPUT_DIR") or "output")).expanduser()
+            report.record_locked(output / STATE_FOLDER, exc)
+            logger.error("%s", exc)
+            raise
+        logger.info("holding the run lock %s", self.path)
+        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> LockExtension:
+        return cls(crawler)
+
+    def engine_stopped(self) -> None:
+        release(self.key)
