@@ -326,7 +326,9 @@ def run_workers(args: argparse.Namespace, spider_args: dict[str, Any]) -> tuple[
         for i in range(1, args.workers + 1)
         if f"archiver/workers/{i}/exit" in stats
     ]
-    print(f"workers: {'; '.join(workers)}", file=sys.stderr if args.log_file is None else sys.stdout)
+    where = str(stats.get("archiver/workers/redis", ""))
+    where = f"a redis-server started for the run ({where[6:]})" if where.startswith("local ") else where
+    print(f"workers: {'; '.join(workers)}; on {where}", file=sys.stderr if args.log_file is None else sys.stdout)
     return ExitCode(code), stats
 
 

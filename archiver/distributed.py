@@ -350,6 +350,7 @@ def run_workers(
     stats = merge_stats([s for s in per_worker if s])
     stats["elapsed_time_seconds"] = round(time.monotonic() - started, 3)
     stats["archiver/workers"] = workers
+    stats["archiver/workers/redis"] = f"local {urlsplit(url).hostname}:{urlsplit(url).port}" if local else _redact(url)
     stats["archiver/workers/failed"] = sum(1 for code in codes if code not in (0, 2))
     for index, (code, worker_stats) in enumerate(zip(codes, per_worker, strict=True), 1):
         stats[f"archiver/workers/{index}/exit"] = code

@@ -124,9 +124,15 @@ def _strict(*, strip_comments: bool = False) -> nh3.Cleaner:
 
 def _permissive(body: str) -> nh3.Cleaner:
     """A cleaner that keeps every tag, attribute and URL scheme ``body`` could hold."""
-    names = {match.group(1).translate(_ASCII_LOWER) for match in _TAG_NAME.finditer(body)}
+    names = frozenset(match.group(1).translate(_ASCII_LOWER) for match in _TAG_NAME.finditer(body))
     decoded = html.unescape(body).translate(_ASCII_LOWER).replace("\t", "").replace("\n", "").replace("\r", "")
-    schemes = {match.group(1) for match in _SCHEME.finditer(decoded)}
+    schemes = frozenset(match.group(1) for match in _SCHEME.finditer(decoded))
+    return _permissive_cleaner(names, schemes)
+
+
+@functools.lru_cache(maxsize=256)
+def _permissive_cleaner(names: frozenset[str], schemes: frozenset[str]) -> nh3.Cleaner:
+    # Bodies of one site use the same few tags and schemes: building a cleaner costs more than using it.
     return nh3.Cleaner(
         tags=set(ALLOWED_TAGS | REMOVED_WITH_CONTENT) | names,
         clean_content_tags=set(),

@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -228,10 +227,10 @@ def test_two_workers_on_one_redis_archive_what_one_worker_does(
 
 def test_workers_option_runs_n_processes_and_merges_them(tmp_path: Path, demo_site: Path, single: Path) -> None:
     out = tmp_path / "out"
-    with SiteServer(demo_site, delay=0.02, max_seconds=300) as server:
-        result = crawl(
-            out, server.proxy_url, "--workers", "2", "--warc", "-s", "ARCHIVER_REDIS_IDLE_TIMEOUT=1", timeout=240
-        )
+    # As above: a crawl that outlasts a worker's start-up, so that both workers fetch and capture.
+    with SiteServer(demo_site, delay=0.05, max_seconds=300) as server:
+        options = ["--workers", "2", "--warc", "--concurrency", "2", "-s", "ARCHIVER_REDIS_IDLE_TIMEOUT=1"]
+        result = crawl(out, server.proxy_url, *options, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     assert tree(out) == tree(single)
     assert set(post_page_fetches(server).values()) == {1}
@@ -246,8 +245,11 @@ def test_workers_option_runs_n_processes_and_merges_them(tmp_path: Path, demo_si
     rebuild = run_archiver("rebuild", "--from-warc", str(out / "warc"), "--output", str(rebuilt))
     assert rebuild.returncode == 0, rebuild.stderr[-3000:]
     assert tree(rebuilt) == tree(single)
-    # The redis-server started for the run is gone with it (its private folder too).
-    assert not list(Path(tempfile.gettempdir()).glob("archiver-redis-*"))
+    # The redis-server started for the run is gone with it.
+    port = re.search(r"on a redis-server started for the run \(127\.0\.0\.1:(\d+)\)", result.stderr)
+    assert port, result.stderr[-2000:]
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", int(port.group(1))), 2):
+        pass
 
 
 def test_a_plain_run_and_a_distributed_run_exclude_each_other(tmp_path: Path, redis_url: str) -> None:
