@@ -104,6 +104,11 @@ def add_crawl_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--concurrency", type=_positive, help="concurrent requests, overriding the polite defaults (backfills)"
     )
+    add_log_and_setting_options(parser)
+    add_run_options(parser)
+
+
+def add_log_and_setting_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-file", help="write the log here instead of standard error")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
     parser.add_argument(
@@ -116,7 +121,6 @@ def add_crawl_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="any Scrapy or ARCHIVER_* setting (repeatable)",
     )
-    add_run_options(parser)
 
 
 def add_scale_options(parser: argparse.ArgumentParser) -> None:
@@ -157,18 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--output", "-o", required=True, help="archive folder to write (best: an empty one)")
     rebuild.add_argument("--spider", help="spider to replay through (default: the one the WARC files name)")
     rebuild.add_argument("--start-url", help="where the replayed crawl starts (default: the one the WARC files name)")
-    rebuild.add_argument("--log-file", help="write the log here instead of standard error")
-    rebuild.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
-    rebuild.add_argument(
-        "-s",
-        "--set",
-        dest="settings",
-        action="append",
-        type=_setting,
-        default=[],
-        metavar="NAME=VALUE",
-        help="any Scrapy or ARCHIVER_* setting (repeatable)",
-    )
+    add_log_and_setting_options(rebuild)
     return parser
 
 

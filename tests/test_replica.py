@@ -43,39 +43,33 @@ def test_every_share_post_of_the_corpus_round_trips(shared_dir: Path) -> None:
         assert render_post(article) == text, path.name
 
 
-@pytest.mark.slow
-def test_crawl_of_the_replica_equals_the_corpus(shared_dir: Path, site_server, tmp_path: Path) -> None:
+def crawl_and_compare(shared: Path, site_server, tmp_path: Path, **faults) -> tuple[Path, dict]:
+    """Crawl the replica (served with ``faults``) and compare the archive with the corpus (compare.py)."""
     if shutil.which("jekyll") is None:
         pytest.skip("compare.py renders both sides with Debian's jekyll, which is not installed")
-    server = site_server(shared_dir / "replica")
+    server = site_server(shared / "replica", **faults)
     out = tmp_path / "archive"
     result = crawl(out, server.proxy_url)
     assert result.returncode == 0, result.stderr[-3000:]
     report = tmp_path / "compare.json"
-    subprocess.run(
-        [
-            sys.executable,
-            str(shared_dir / "tools" / "compare.py"),
-            str(corpus_posts(shared_dir)),
-            str(out),
-            "--json",
-            str(report),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    r = json.loads(report.read_text(encoding="utf-8"))
+    compare = [sys.executable, str(shared / "tools" / "compare.py"), str(corpus_posts(shared)), str(out)]
+    subprocess.run([*compare, "--json", str(report)], check=True, capture_output=True, text=True, timeout=600)
+    return out, json.loads(report.read_text(encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_crawl_of_the_replica_equals_the_corpus(shared_dir: Path, site_server, tmp_path: Path) -> None:
+    out, r = crawl_and_compare(shared_dir, site_server, tmp_path)
     assert r["missing"] == [] and r["extra"] == []
     assert r["archived"] == r["posts"] > 0
     assert r["front"] == r["posts"], r["front_diff"]
     assert r["render"] == r["posts"], r["render_diff"]
-    share_posts = {p.name for p in corpus_posts(shared_dir).glob("2*.md") if SHARE_LINK.search(p.read_text("utf-8"))}
+    posts = corpus_posts(shared_dir)
+    share_posts = {p.name for p in posts.glob("2*.md") if SHARE_LINK.search(p.read_text("utf-8"))}
     identical = {
         p.name
         for p in (out / "_posts").glob("*.md")
-        if p.name in share_posts and p.read_bytes() == (corpus_posts(shared_dir) / p.name).read_bytes()
+        if p.name in share_posts and p.read_bytes() == (posts / p.name).read_bytes()
     }
     assert identical == share_posts, "every share-page post is byte-identical"
     assert (out / "category" / "liuzhouwanbao.html").read_text("utf-8") == (
@@ -87,26 +81,5 @@ def test_crawl_of_the_replica_equals_the_corpus(shared_dir: Path, site_server, t
 @pytest.mark.slow
 def test_without_share_pages_every_post_still_renders_the_same(shared_dir: Path, site_server, tmp_path: Path) -> None:
     """Share pages are gone in the real world after a while: post pages alone must give the same site."""
-    if shutil.which("jekyll") is None:
-        pytest.skip("compare.py renders both sides with Debian's jekyll, which is not installed")
-    server = site_server(shared_dir / "replica", fail_paths={"NewsShare": 404})
-    out = tmp_path / "archive"
-    result = crawl(out, server.proxy_url)
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = tmp_path / "compare.json"
-    subprocess.run(
-        [
-            sys.executable,
-            str(shared_dir / "tools" / "compare.py"),
-            str(corpus_posts(shared_dir)),
-            str(out),
-            "--json",
-            str(report),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    r = json.loads(report.read_text(encoding="utf-8"))
+    _, r = crawl_and_compare(shared_dir, site_server, tmp_path, fail_paths={"NewsShare": 404})
     assert r["archived"] == r["front"] == r["render"] == r["posts"], (r["missing"], r["front_diff"], r["render_diff"])
