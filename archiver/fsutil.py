@@ -1,23 +1,34 @@
 """Atomic file writes: a temporary file in the same folder, then a rename over the target.
 
 A reader (or a run after ``kill -9``) sees either the old file or the new one,
-never a part. Temporary files are named ``.<name>.<pid>.tmp`` so a later run
-can tell its own from those a dead process left behind.
+never a part. Temporary files are named ``.<name>.<host>-<pid>.tmp`` so a
+later run can tell those a dead process left behind from those a live one is
+writing, also when workers on several machines share one archive folder.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
+import socket
+import time
 from pathlib import Path
 
-_TEMP = re.compile(r"^\..+\.(\d+)\.tmp$")
+_TEMP = re.compile(r"^\..+\.(?:(?P<host>[A-Za-z0-9-]+)-)?(?P<pid>\d+)\.tmp$")
+# A writer holds its temporary file for milliseconds: one of another machine this old is left over.
+_FOREIGN_TEMP_SECONDS = 3600.0
+
+
+@functools.lru_cache(maxsize=1)
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname().split(".")[0]) or "host"
 
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
     """Write ``data`` to ``path`` atomically; the folder must exist."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{_host()}-{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -57,7 +68,14 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
         return removed
     for entry in os.scandir(folder):
         match = _TEMP.match(entry.name)
-        if match and entry.is_file(follow_symlinks=False) and not _alive(int(match.group(1))):
+        if match is None or not entry.is_file(follow_symlinks=False):
+            continue
+        host = match.group("host")
+        if host is None or host == _host():
+            stale = not _alive(int(match.group("pid")))
+        else:
+            stale = time.time() - entry.stat(follow_symlinks=False).st_mtime > _FOREIGN_TEMP_SECONDS
+        if stale:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))

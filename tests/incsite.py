@@ -69,7 +69,7 @@ def archive_files(root: Path) -> dict[str, bytes]:
 
 
 def temp_files(root: Path) -> list[str]:
-    """Temporary files anywhere under ``root`` (``.<name>.<pid>.tmp``)."""
+    """Temporary files anywhere under ``root`` (``.<name>.<host>-<pid>.tmp``)."""
     return sorted(
         os.path.relpath(os.path.join(d, f), root)
         for d, _, names in os.walk(root)
