@@ -47,7 +47,7 @@ ARCHIVER_REDIS_URL = os.environ.get("ARCHIVER_REDIS_URL", "")
 # Prefix of the run's Redis keys (queue, duplicate filter, workers); one run per prefix at a time.
 ARCHIVER_REDIS_KEY = "archiver:%(spider)s"
 # The run ends when the shared queue is empty and every worker idle for this many seconds.
-ARCHIVER_REDIS_IDLE_TIMEOUT = 3.0
+ARCHIVER_REDIS_IDLE_TIMEOUT = 1.0
 
 # --- raw capture as WARC (archiver/warc.py; `archiver rebuild --from-warc` replays it) ---
 # Every request and response as WARC records under <output>/warc/, and .archiver/captures.jsonl.
