@@ -36,13 +36,12 @@ import yaml
 
 from archiver import dates, sanitize
 from archiver.index import POST_FOLDERS
-from archiver.post import _FRONT, POST_FILE, PostFormatError, split_content, unescape_liquid, unguard_body
+from archiver.post import _FRONT, LIQUID, POST_FILE, PostFormatError, split_content, unescape_liquid, unguard_body
 from archiver.slug import is_valid_slug, slugify
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RAW = re.compile(r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}", re.S)
 _LIQUID_ESCAPE = re.compile(r"\{\{ '(?:\{\{|\{%)' \}\}")
-_LIQUID_MARKUP = re.compile(r"\{\{|\{%")
 # An id-like token: letters and digits, at least six of them digits (`NW2022…`, `2021120822…`).
 _ID_TOKEN = re.compile(r"[A-Za-z]*(?:[0-9][A-Za-z]*){6,}")
 _JEKYLL_PROBLEM = re.compile(r"error|exception|warning|invalid", re.I)
@@ -116,7 +115,7 @@ def unescaped_liquid(content: str, data: dict[str, Any]) -> str | None:
     if data.get("render_with_liquid") is False:
         return None
     rest = _RAW.sub("", _LIQUID_ESCAPE.sub("", content))
-    match = _LIQUID_MARKUP.search(rest)
+    match = LIQUID.search(rest)
     return rest[match.start() : match.start() + 30].splitlines()[0] if match else None
 
 
