@@ -9,7 +9,6 @@ documented in ``ExitCode`` and the README.
 from __future__ import annotations
 
 import argparse
-import enum
 import os
 import sys
 from collections.abc import Sequence
@@ -18,22 +17,11 @@ from typing import Any
 
 from archiver import verify as verify_command
 from archiver.lock import LockedError
+from archiver.runner import ExitCode, UsageError, run_crawl, setting_getter, summary, take_lock
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_SITE = REPO_ROOT / "demo" / "site"
 DEMO_START_URL = "http://finews.withounder.com/"
-
-
-class ExitCode(enum.IntEnum):
-    OK = 0
-    ERROR = 1
-    PAGES_FAILED = 2  # the run finished, but some pages failed permanently (listed in the run report)
-    LOCKED = 3  # another run holds the lock
-    USAGE = 64  # EX_USAGE
-
-
-class UsageError(Exception):
-    """A command line the archiver cannot run."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -206,94 +194,6 @@ def spider_arguments(args: argparse.Namespace, start_url: str | None) -> dict[st
     return spider_args
 
 
-def _getter(overrides: dict[str, Any]) -> Any:
-    from archiver import settings as defaults
-
-    return lambda name: overrides[name] if name in overrides else getattr(defaults, name, None)
-
-
-def take_lock(overrides: dict[str, Any]) -> Path:
-    """Take the run lock before Scrapy even starts: a second run exits at once (``LockedError``)."""
-    from archiver import lock, report
-
-    get = _getter(overrides)
-    path = lock.lock_path(get)
-    try:
-        return lock.acquire(path)
-    except lock.LockedError as exc:
-        report.record_locked(Path(str(get("ARCHIVER_OUTPUT_DIR") or "output")) / lock.STATE_FOLDER, exc)
-        raise
-    except OSError as exc:
-        raise UsageError(f"cannot take the run lock {path}: {exc.strerror}; check --output and --lock") from None
-
-
-def run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any]) -> tuple[ExitCode, dict[str, Any]]:
-    """Run one crawl in this process, holding the run lock; returns the exit code and the crawl's stats."""
-    from archiver import lock
-
-    # A worker of a distributed run shares the lock instead, from Scrapy on (archiver.redisrun.SharedRunLock).
-    key = None if _getter(overrides)("ARCHIVER_REDIS_URL") else take_lock(overrides)
-    try:
-        return _run_crawl(spider, overrides, spider_args)
-    finally:
-        if key is not None:
-            lock.release(key)
-
-
-def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any]) -> tuple[ExitCode, dict[str, Any]]:
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.exceptions import NotConfigured
-    from scrapy.utils.project import get_project_settings
-    from twisted.python.failure import Failure
-
-    settings = get_project_settings()
-    for name, value in overrides.items():
-        settings.set(name, value, priority="cmdline")
-    process = CrawlerProcess(settings)
-    try:
-        crawler = process.create_crawler(spider)
-    except KeyError:
-        raise UsageError(f"no spider named {spider!r}") from None
-    failure: list[BaseException] = []
-
-    def keep(reason: Failure) -> None:
-        failure.append(reason.value if reason.value is not None else RuntimeError(reason.getErrorMessage()))
-
-    process.crawl(crawler, **spider_args).addErrback(keep)
-    process.start()
-    try:
-        stats = crawler.stats.get_stats()
-    except RuntimeError:  # a crawl that failed before it started (a bad spider argument) has no stats
-        stats = {}
-    if failure:
-        error = failure[0]
-        if isinstance(error, LockedError):
-            raise error
-        if isinstance(error, (NotConfigured, ValueError)):
-            raise UsageError(str(error)) from None
-        raise RuntimeError(f"{type(error).__name__}: {error}") from None
-    if stats.get("finish_reason") not in ("finished", None):
-        return ExitCode.ERROR, stats
-    if stats.get("archiver/pages/failed", 0):
-        return ExitCode.PAGES_FAILED, stats
-    return ExitCode.OK, stats
-
-
-def summary(stats: dict[str, Any]) -> str:
-    def n(key: str) -> int:
-        return int(stats.get(key, 0) or 0)
-
-    elapsed = float(stats.get("elapsed_time_seconds", 0) or 0)
-    return (
-        f"posts: {n('archiver/posts/new')} new, {n('archiver/posts/updated')} updated, "
-        f"{n('archiver/posts/unchanged')} unchanged, {n('archiver/posts/skipped_known')} known (not fetched), "
-        f"{n('archiver/items/dropped')} dropped; "
-        f"pages: {n('downloader/response_count')} fetched, {n('downloader/response_status_count/304')} not modified, "
-        f"{n('archiver/pages/failed')} failed; {elapsed:.1f} s"
-    )
-
-
 def cmd_crawl(args: argparse.Namespace) -> ExitCode:
     spider_args = spider_arguments(args, args.start_url)
     if args.workers:
@@ -347,7 +247,7 @@ def cmd_demo(args: argparse.Namespace) -> ExitCode:
 def cmd_rotate(args: argparse.Namespace) -> ExitCode:
     from archiver.rotate import rotate_archive
 
-    root = Path(args.output or _getter({})("ARCHIVER_OUTPUT_DIR") or "output")
+    root = Path(args.output or setting_getter({})("ARCHIVER_OUTPUT_DIR") or "output")
     if not root.is_dir():
         raise UsageError(f"no archive at {root}: pass --output")
     result = rotate_archive(root, args.keep_days, lock_file=Path(args.lock) if args.lock else None)

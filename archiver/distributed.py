@@ -248,7 +248,7 @@ class LocalRedis:
 # --- N workers on one queue -----------------------------------------------------------------------
 # Stats that are levels, not counts: the merged value is the largest, not the sum.
 _GAUGES = {"archiver/index/posts", "archiver/index/seconds", "memusage/startup", "log_count/max"}
-_SEVERITY = [0, 2, 3, 64, 1]  # OK < PAGES_FAILED < LOCKED < USAGE < ERROR (archiver.cli.ExitCode)
+_SEVERITY = [0, 2, 3, 64, 1]  # OK < PAGES_FAILED < LOCKED < USAGE < ERROR (archiver.runner.ExitCode)
 
 
 def merge_stats(per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -299,7 +299,7 @@ def run_workers(
     url = redis or str(overrides.get("ARCHIVER_REDIS_URL") or os.environ.get("ARCHIVER_REDIS_URL") or "")
     if not url:
         if not LocalRedis.available():
-            from archiver.cli import UsageError
+            from archiver.runner import UsageError
 
             raise UsageError(
                 "--workers needs a Redis: pass --redis URL, or install redis-server (apt-get install redis-server)"
@@ -371,7 +371,7 @@ _WORKER_MAIN = "import sys; from archiver.distributed import worker_main; sys.ex
 
 def worker_main(argv: Sequence[str]) -> int:
     """One worker of ``run_workers``: the crawl of a spec file, its stats written for the parent."""
-    from archiver.cli import ExitCode, UsageError, run_crawl
+    from archiver.runner import ExitCode, UsageError, run_crawl
 
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     stats: dict[str, Any] = {}
