@@ -20,6 +20,17 @@ _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
+# A URL made only of URL characters is kept exactly as the page gave it (safe_url_string would
+# also lower-case hosts and drop an empty query); anything else, white space, `<`, `>`, quotes or
+# non-ASCII, would cut an autolink short or change it, and is percent-encoded.
+_URL_CHARACTERS = re.compile(r"^[a-z][a-z0-9+.-]*:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$", re.I)
+
+
+def safe_url(value: str) -> str:
+    """``value`` with what an autolink cannot hold percent-encoded."""
+    return value if _URL_CHARACTERS.match(value) else safe_url_string(value)
+
+
 def clean_text(value: str) -> str:
     return _SURROGATES.sub("\ufffd", value)
 
@@ -54,7 +65,7 @@ class NormalizePipeline:
         for key in ("link", "share_url"):
             if adapter.get(key):
                 # An autolink ends at white space or `>`: percent-encode what would cut it short.
-                adapter[key] = safe_url_string(clean_line(adapter[key]))
+                adapter[key] = safe_url(clean_line(adapter[key]))
         if adapter.get("footer"):
             adapter["footer"] = clean_text(adapter["footer"]).strip()
         return item
