@@ -298,11 +298,9 @@ class FinewsSpider(scrapy.Spider):
         """A post built from its share page alone (its post page is gone): slug, tags and footer by the site's rules."""
         code = (parse_qs(urlsplit(url).query).get("infoCode") or [""])[0]
         article = Article(post_id=code or None, url=url, share_url=url, link=url)
+        # Without a post page the article has no date yet: apply_share_page takes the share page's.
         if not self.apply_share_page(article, text):
             return None
-        when = htmlsource.find(text, None, _class_is("time"))
-        if when is not None:
-            article.date = htmlsource.text_content(when.inner(text)).strip()
         if article.media:
             slug = slugify(article.media)
             tag = f"{article.media}{TAG_SUFFIX}"
