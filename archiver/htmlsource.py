@@ -14,7 +14,7 @@ import functools
 import html
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _ATTRS = r"""(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>"""
 _TOKEN = re.compile(
@@ -33,6 +33,24 @@ VOID = frozenset(
 )
 
 
+_ATTRS_BODY = r"""(?:[^>"']|"[^"]*"|'[^']*')*"""
+
+
+def _nocase(*words: str) -> str:
+    """Any of ``words`` in any case, as a pattern.
+
+    Case is ignored only there: a pattern compiled with re.I is tried at every offset of the text
+    instead of jumping from `<` to `<`, and a case-insensitive alternation is tried word by word
+    unless a plain character class has ruled its first letter out.
+    """
+    firsts = "".join(sorted({c for w in words for c in (w[0].lower(), w[0].upper())}))
+    return rf"(?=[{re.escape(firsts)}])(?i:{'|'.join(re.escape(w) for w in sorted(words))})"
+
+
+def _raw_elements(names: frozenset[str]) -> str:
+    return rf"|<(?P<raw>{_nocase(*names)})(?=[\s/>]){_ATTRS_BODY}>.*?(?:</(?i:(?P=raw))\s*>|\Z)"
+
+
 @functools.lru_cache(maxsize=64)
 def _scanner(name: str) -> re.Pattern[str]:
     """A pattern that finds start and end tags of one element name, stepping over comments and raw text.
@@ -40,18 +58,34 @@ def _scanner(name: str) -> re.Pattern[str]:
     Skipping everything else inside the regular expression engine is what makes cutting a few
     elements out of a page cheap: no Python code runs for the hundreds of other tags.
     """
-    raw = "|".join(sorted(RAW_TEXT - {name}))
     return re.compile(
         rf"""<!--.*?(?:-->|\Z)
-        |<(?:{raw})(?=[\s/>])(?:[^>"']|"[^"]*"|'[^']*')*>.*?(?:</(?:{raw})\s*>|\Z)
-        |<(?P<end>/?)(?P<name>{re.escape(name)})(?=[\s/>])"""
+        {_raw_elements(RAW_TEXT - {name})}
+        |<(?P<end>/?)(?P<name>{_nocase(name)})(?=[\s/>])"""
         + _ATTRS,
-        re.S | re.X | re.I,
+        re.S | re.X,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Tag:
+# Every token that ends before a given offset, stepped over in the regular expression engine the
+# way iter_tags reads it; it stops at the first `<` whose token does not end before the offset.
+# Nothing here may match a token only partly: unterminated comments and raw text elements, and
+# start tags of raw text elements whose end tag lies beyond the offset, stop it instead. (One
+# alternative per raw text element: CPython's re cannot capture inside an atomic repeat.)
+_RAW_ELEMENTS = "".join(rf"|{_nocase(n)}(?=[\s/>]){_ATTRS_BODY}>.*?</{_nocase(n)}\s*>" for n in sorted(RAW_TEXT))
+_SKIP = re.compile(
+    rf"""(?:[^<]++
+    |<(?:!--.*?-->|!(?!--)[^>]*+>|\?[^>]*+>
+    {_RAW_ELEMENTS}
+    |/[A-Za-z][^\s/>]*{_ATTRS_BODY}>
+    |(?!{_nocase(*RAW_TEXT)}[\s/>])[A-Za-z][^\s/>]*{_ATTRS_BODY}>
+    ))*+""",
+    re.S | re.X,
+)
+
+
+class Tag(NamedTuple):
+    # Tuples: a page's scan creates hundreds of these, and a frozen dataclass is slow to build.
     name: str  # lower case
     end: bool  # an end tag
     start: int  # offset of `<`
@@ -66,8 +100,7 @@ class Tag:
         return cls in self.attrs().get("class", "").split()
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):
     """An element's offsets: ``text[outer_start:outer_stop]`` is the element, ``text[start:stop]`` its content."""
 
     outer_start: int
@@ -120,8 +153,13 @@ def iter_tags(text: str, pos: int = 0, endpos: int | None = None, name: str | No
         is_end = bool(match.group("end"))
         yield Tag(lname, is_end, match.start(), pos, attrs_text, attrs_text.endswith("/"))
         if name is None and lname in RAW_TEXT and not is_end:
-            close = re.compile(rf"</{lname}\s*>", re.I).search(text, pos, endpos)
+            close = _raw_close(lname).search(text, pos, endpos)
             pos = close.start() if close else endpos
+
+
+@functools.cache
+def _raw_close(name: str) -> re.Pattern[str]:
+    return re.compile(rf"</{_nocase(name)}\s*>")
 
 
 def close_of(text: str, tag: Tag, endpos: int | None = None) -> Span:
@@ -130,17 +168,21 @@ def close_of(text: str, tag: Tag, endpos: int | None = None) -> Span:
     if tag.name in VOID or tag.self_closing:
         return Span(tag.start, tag.stop, tag.stop, tag.stop, tag.name, tag.attrs_text, True)
     if tag.name in RAW_TEXT:
-        close = re.compile(rf"</{tag.name}\s*>", re.I).search(text, tag.stop, endpos)
+        close = _raw_close(tag.name).search(text, tag.stop, endpos)
         if close is None:
             return Span(tag.start, tag.stop, endpos, endpos, tag.name, tag.attrs_text, False)
         return Span(tag.start, tag.stop, close.start(), close.end(), tag.name, tag.attrs_text, True)
+    pattern = _scanner(tag.name)
+    pos = tag.stop
     depth = 1
-    for other in iter_tags(text, tag.stop, endpos, tag.name):
-        if other.self_closing:
-            continue
-        depth += -1 if other.end else 1
-        if depth == 0:
-            return Span(tag.start, tag.stop, other.start, other.stop, tag.name, tag.attrs_text, True)
+    while (match := pattern.search(text, pos, endpos)) is not None:
+        pos = match.end()
+        if match.group("name") is None or match.group("attrs").endswith("/"):
+            continue  # a comment, raw text, or a self-closing tag
+        if not match.group("end"):
+            depth += 1
+        elif (depth := depth - 1) == 0:
+            return Span(tag.start, tag.stop, match.start(), pos, tag.name, tag.attrs_text, True)
     return Span(tag.start, tag.stop, endpos, endpos, tag.name, tag.attrs_text, False)
 
 
@@ -157,6 +199,44 @@ def find(
             continue
         if predicate is None or predicate(tag):
             return close_of(text, tag, endpos)
+    return None
+
+
+def find_by_attr(
+    text: str, attr: str, value: str, *, word: bool = False, pos: int = 0, endpos: int | None = None
+) -> Span | None:
+    """The first element whose attribute ``attr`` is ``value``, or with ``word`` holds it among its words (class).
+
+    The same element ``find`` gives with that predicate, found from where ``value`` occurs in the
+    text: only the start tags holding it are looked at, so a value written with character
+    references (``id="Content&#66;ody"``) is not found.
+    """
+    endpos = len(text) if endpos is None else endpos
+    needle = text.find(value, pos, endpos)
+    while needle >= 0:
+        skipped = _SKIP.match(text, pos, needle)
+        pos = skipped.end() if skipped else pos
+        if pos >= needle:  # the value is in text
+            needle = text.find(value, needle + 1, endpos)
+            continue
+        token = _TOKEN.match(text, pos, endpos)
+        if token is None:  # a `<` that opens nothing
+            pos += 1
+            continue
+        pos = token.end()
+        name = token.group("name")
+        if name is not None and not token.group("end"):
+            attrs_text = token.group("attrs")
+            tag = Tag(name.lower(), False, token.start(), pos, attrs_text, attrs_text.endswith("/"))
+            if needle < pos:
+                found = tag.attrs().get(attr)
+                if found is not None and (value in found.split() if word else found == value):
+                    return close_of(text, tag, endpos)
+            if tag.name in RAW_TEXT:
+                close = _raw_close(tag.name).search(text, pos, endpos)
+                pos = close.start() if close else endpos
+        if needle < pos:
+            needle = text.find(value, pos, endpos)
     return None
 
 

@@ -22,6 +22,9 @@ _MARKDOWN_ACTIVE = re.compile(
     r"""[\\`*_{}\[\]<>#|~$"'^]|--|\.\.\.|^\s|\s$|^\d+\.\s|^[-+=:]|&(?!(?:[a-z]+|#\d+|#x[\da-f]+);)""", re.I
 )
 _ANCHOR = re.compile(r'^<a href="([^"<>]*)">([^<>]*)</a>$')
+_ANCHOR_SEPARATOR = re.compile(r"(｜|\n)")
+_AUTOLINK_URL = re.compile(r"^[a-z][a-z0-9+.-]*:[^<>\s]*$", re.I)
+_NOT_IN_MARKDOWN_URL = re.compile(r"[\s()<>]")
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,7 @@ def _is_plain(text: str) -> bool:
 
 def _anchors(inner: str) -> list[tuple[str, str]] | None:
     """[(text, href)] when ``inner`` is one or more anchors joined by ｜ or a line break, else None."""
-    parts = re.split(r"(｜|\n)", inner.strip())
+    parts = _ANCHOR_SEPARATOR.split(inner.strip())
     anchors = []
     for i, part in enumerate(parts):
         if i % 2:
@@ -56,7 +59,7 @@ def _autolink(span: htmlsource.Span, text: str) -> str | None:
     if anchors is None or len(anchors) != 1:
         return None
     label, href = anchors[0]
-    if label != href or not re.match(r"^[a-z][a-z0-9+.-]*:[^<>\s]*$", href, re.I):
+    if label != href or not _AUTOLINK_URL.match(href):
         return None
     return href
 
@@ -68,9 +71,9 @@ def _footer(span: htmlsource.Span, text: str) -> str | None:
     anchors = _anchors(inner)
     if not anchors:
         return None
-    if any(not _is_plain(label) or re.search(r"[\s()<>]", href) for label, href in anchors):
+    if any(not _is_plain(label) or _NOT_IN_MARKDOWN_URL.search(href) for label, href in anchors):
         return None
-    separators = re.findall(r"｜|\n", inner)
+    separators = _ANCHOR_SEPARATOR.findall(inner)
     out = f"[{anchors[0][0]}]({anchors[0][1]})"
     for sep, (label, href) in zip(separators, anchors[1:], strict=True):
         out += f"{sep}[{label}]({href})"

@@ -48,11 +48,6 @@ TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2})?")
 FOOTER_CATEGORY = re.compile(r"\]\((?:[^)]*/)?(?:category/(?P<file>[^/)]+)\.html|(?P<dir>[^/.)][^/)]*)/)\)")
 
 
-def _id_is(value: str) -> Any:
-    # The substring test first: parsing the attributes of every tag of a page costs more than the rest.
-    return lambda tag: value in tag.attrs_text and tag.attrs().get("id") == value
-
-
 def _class_is(value: str) -> Any:
     return lambda tag: value in tag.attrs_text and tag.has_class(value)
 
@@ -128,8 +123,8 @@ class FinewsSpider(scrapy.Spider):
         text = response.text
         section = htmlsource.find(text, "section")
         start, stop = (section.start, section.stop) if section else (0, len(text))
-        for tag in htmlsource.iter_tags(text, start, stop):
-            if tag.name != "a" or tag.end:
+        for tag in htmlsource.iter_tags(text, start, stop, "a"):
+            if tag.end:
                 continue
             href = tag.attrs().get("href")
             target = self._classify(response.url, href) if href else None
@@ -276,7 +271,7 @@ class FinewsSpider(scrapy.Spider):
     @staticmethod
     def apply_share_page(article: Article, text: str) -> bool:
         """Take the exact body (and title, media) from a share page; False when it holds no article."""
-        content = htmlsource.find(text, None, _id_is("ContentBody"))
+        content = htmlsource.find_by_attr(text, "id", "ContentBody")
         if content is None:
             return False
         article.body = content.inner(text).strip()
@@ -285,11 +280,11 @@ class FinewsSpider(scrapy.Spider):
         if title is not None and (value := htmlsource.text_content(title.inner(text)).strip()):
             # The share page shows the title as text; the post layout prints the title as HTML.
             article.title = text_to_html(value)
-        media = htmlsource.find(text, None, _class_is("media"))
+        media = htmlsource.find_by_attr(text, "class", "media", word=True)
         if media is not None and (value := htmlsource.text_content(media.inner(text)).strip()):
             article.media = value
         if not article.date:
-            when = htmlsource.find(text, None, _class_is("time"))
+            when = htmlsource.find_by_attr(text, "class", "time", word=True)
             if when is not None:
                 article.date = htmlsource.text_content(when.inner(text)).strip()
         return True

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from archiver import htmlsource
 from archiver.unrender import unrender
 
@@ -19,6 +23,42 @@ def test_find_cuts_the_exact_source_of_an_element() -> None:
     assert span.inner(PAGE) == (
         '\n<p>one<br>two &nbsp; &amp; <a href="x?a=1&b=2">l</a></p><div><div>nested</div></div>\n'
     )
+
+
+# Pieces a page can hold around the element looked for: comments (closed or not), raw text that
+# mentions it, attribute values holding `<`, `>` and the value, stray `<`, upper case, nesting.
+PIECES = [
+    "text ", "<p>", "</p>", "<br/>", "<!-- c -->", "<!-- <div id='X'> -->", "<!--", "-->", "<!doctype html>",
+    "<?pi x?>", "<script>var a = '<div id=\"X\">';</script>", "<SCRIPT>", "</script >", "<title>X</title>",
+    "<style>.X{}</style>", '<a title="<div id=X>">', "<a title='>' id=X>", '<div class="X Y">', "<div id=X>",
+    '<div id="X" hidden>', "<DIV ID=X>", "<div id=Xs>", "<div data-id=X>", "</div>", "< div id=X>", "a < b",
+    "<textarea><div id=X></textarea>", "<span id=X/>", "<img id=X>", "<div id='X", "\n", "X", "<div x=\"a>b\" id=X>",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_find_by_attr_finds_what_a_scan_of_every_tag_finds(seed: int) -> None:
+    rng = random.Random(seed)
+    page = "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 14)))
+    for attr, word in (("id", False), ("class", True)):
+
+        def predicate(tag: htmlsource.Tag, attr: str = attr, word: bool = word) -> bool:
+            found = tag.attrs().get(attr)
+            return "X" in tag.attrs_text and found is not None and ("X" in found.split() if word else found == "X")
+
+        expected = htmlsource.find(page, None, predicate)
+        assert htmlsource.find_by_attr(page, attr, "X", word=word) == expected, page
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_find_by_name_finds_what_a_scan_of_every_tag_finds(seed: int) -> None:
+    # The named scanner does not read other tags, so pages whose attribute values hold `<` are left out.
+    pieces = [piece for piece in PIECES if piece not in ('<a title="<div id=X>">', "<div id='X")]
+    rng = random.Random(seed)
+    page = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 14)))
+    for name in ("div", "p", "title", "script"):
+        expected = htmlsource.find(page, None, lambda tag, name=name: tag.name == name)  # type: ignore[misc]
+        assert htmlsource.find(page, name) == expected, (name, page)
 
 
 def test_unclosed_element_runs_to_the_end_and_says_so() -> None:
