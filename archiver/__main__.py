@@ -1,5 +1,5 @@
 """``python -m archiver``: the command line."""
 
-from archiver.cli import main
+from archiver.cli import run
 
-raise SystemExit(main())
+run()

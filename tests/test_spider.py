@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import random
+from urllib.parse import urljoin
+
+import pytest
 import scrapy
 from scrapy.http import HtmlResponse, Request
+from w3lib.url import canonicalize_url, safe_url_string
 
 from archiver.items import Article
 from archiver.unrender import source_body
@@ -138,3 +143,49 @@ def test_start_url_must_be_http() -> None:
 
 def test_spider_is_a_scrapy_spider() -> None:
     assert issubclass(FinewsSpider, scrapy.Spider) and FinewsSpider.name == "finews"
+
+
+@pytest.mark.parametrize("start", ["http://finews.withounder.com/", "https://Finews.withounder.com:8080/"])
+def test_plain_links_are_read_as_urljoin_reads_them(start: str) -> None:
+    """The shortcut for plain site paths gives exactly what urljoin and the site check give."""
+    spider = FinewsSpider(start_url=start)
+    bases = [
+        f"{SITE}/category/a.html",
+        "HTTPS://finews.withounder.com/x/",
+        "http://finews.zning.xyz/h?i=1",
+        "http://o.com",
+    ]
+    atoms = [
+        "/",
+        "//",
+        "a",
+        ".",
+        "..",
+        "finews.withounder.com",
+        "http:",
+        "https:",
+        "?",
+        "#",
+        "%20",
+        " ",
+        "~",
+        "A",
+        ":8",
+    ]
+    rng = random.Random(0)
+    hrefs = ["/a/2023/01/01/X.html", "//finews.withounder.com.", "/a//b", "//FINEWS.withounder.com/a"] + [
+        "".join(rng.choice(atoms) for _ in range(rng.randint(1, 7))) for _ in range(3000)
+    ]
+    shortcuts = 0
+    for base in bases:
+        for href in hrefs:
+            expected = spider._site_url(urljoin(base, href.strip()))
+            target = spider._classify(base, href)
+            assert target is None or target.url == expected, (base, href)
+            if (path := spider._plain_site_path(base, href.strip())) is not None:
+                shortcuts += 1
+                assert f"{spider.site[0]}://{spider.site[1]}{path}" == expected, (base, href)
+            if target is not None and target.meta.get("verbatim_url"):
+                # Kept as it is only when Scrapy would not change it anyway, nor fingerprint it otherwise.
+                assert safe_url_string(target.url) == target.url == canonicalize_url(target.url)
+    assert shortcuts > 100
