@@ -42,13 +42,14 @@ class ArchiveExporter:
         self.index = ArchiveIndex(root)
         self._categories: dict[str, str] = {}
 
-    def open(self) -> None:
+    def open(self, index: ArchiveIndex | None = None) -> None:
+        """Create the folders, remove what killed runs left, index the archive (unless ``index`` is given)."""
         for folder in (self.posts_dir, self.category_dir):
             folder.mkdir(parents=True, exist_ok=True)
         for name in (*POST_FOLDERS, "category"):
             for path in remove_stale_temp_files(self.root / name):
                 logger.info("removed a temporary file a killed run left behind: %s", path)
-        self.index = ArchiveIndex.scan(self.root)
+        self.index = ArchiveIndex.scan(self.root) if index is None else index
 
     def close(self) -> None:
         self._categories.clear()

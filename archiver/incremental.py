@@ -36,7 +36,7 @@ from typing import Any
 from scrapy import Request
 
 from archiver import config, dates
-from archiver.index import ArchiveIndex
+from archiver.index import ArchiveIndex, index_at_start
 from archiver.lock import state_dir
 from archiver.pagestore import LISTING, PageStore, StoredPage
 
@@ -116,6 +116,7 @@ class IncrementalState:
         from scrapy import signals
 
         settings = crawler.settings
+        self.crawler = crawler
         self.stats = crawler.stats
         self.root = config.output_dir(settings)
         self.enabled = config.flag(settings, "ARCHIVER_INCREMENTAL")
@@ -133,7 +134,7 @@ class IncrementalState:
         self.cutoff = beijing_today() - dt.timedelta(days=self.recheck_days)
         if self.enabled:
             started = time.perf_counter()
-            self.index = ArchiveIndex.scan(self.root)
+            self.index = index_at_start(self.crawler, self.root)
             seconds = time.perf_counter() - started
             self.stats.set_value("archiver/index/seconds", round(seconds, 4))
             logger.info(

@@ -128,6 +128,9 @@ ADDONS = {
     "archiver.distributed.RedisAddon": 0,
 }
 SPIDER_MIDDLEWARES = {
+    # It looks for internal meta keys in every request a callback yields, for spiders that copy
+    # response.meta; these never do, and a listing yields thousands of requests.
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
     # Requests that failed in the last run, after the start requests (archiver/middlewares.py).
     "archiver.middlewares.RetryFailedPages": 955,
     "archiver.incremental.IncrementalSpiderMiddleware": 950,

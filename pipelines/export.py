@@ -10,6 +10,7 @@ from scrapy.crawler import Crawler
 
 from archiver import config
 from archiver.exporter import ArchiveExporter
+from archiver.index import index_at_start
 from archiver.items import Article
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class ExportPipeline:
 
     def open_spider(self) -> None:
         self.exporter = ArchiveExporter(self.root, fsync=self.fsync)
-        self.exporter.open()
+        self.exporter.open(index_at_start(self.crawler, self.root))
         self.stats.set_value("archiver/index/posts", len(self.exporter.index))
         logger.info("archive %s holds %d posts", self.root, len(self.exporter.index))
 
