@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,9 @@ def index_at_start(crawler: Any, root: Path) -> ArchiveIndex:
     """
     cache: dict[Path, ArchiveIndex] = crawler.__dict__.setdefault("archiver_start_index", {})
     if root not in cache:
+        started = time.perf_counter()
         cache[root] = ArchiveIndex.scan(root)
+        crawler.stats.set_value("archiver/index/seconds", round(time.perf_counter() - started, 4))
     return cache[root].copy()
 
 
