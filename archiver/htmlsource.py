@@ -51,6 +51,14 @@ def _raw_elements(names: frozenset[str]) -> str:
     return rf"|<(?P<raw>{_nocase(*names)})(?=[\s/>]){_ATTRS_BODY}>.*?(?:</(?i:(?P=raw))\s*>|\Z)"
 
 
+# Another element's tag whose name or attribute text holds a `<` (`<img alt="</div>">`): read
+# whole, as iter_tags reads it, so that no tag is seen inside it. Other tags need not be read at
+# all: with no `<` inside, nothing in them can be taken for a tag.
+_HIDING_TAG = rf"""</?[A-Za-z]
+    (?=[^\s/>]*?<|[^\s/>]*(?:[^>"'<]|"[^"<]*"|'[^'<]*')*(?:<|"[^"<]*<|'[^'<]*<))
+    [^\s/>]*{_ATTRS_BODY}>"""
+
+
 @functools.lru_cache(maxsize=64)
 def _scanner(name: str) -> re.Pattern[str]:
     """A pattern that finds start and end tags of one element name, stepping over comments and raw text.
@@ -62,26 +70,32 @@ def _scanner(name: str) -> re.Pattern[str]:
         rf"""<!--.*?(?:-->|\Z)
         {_raw_elements(RAW_TEXT - {name})}
         |<(?P<end>/?)(?P<name>{_nocase(name)})(?=[\s/>])"""
-        + _ATTRS,
+        + _ATTRS
+        + rf"""|{_HIDING_TAG}""",
         re.S | re.X,
     )
 
 
-# Every token that ends before a given offset, stepped over in the regular expression engine the
-# way iter_tags reads it; it stops at the first `<` whose token does not end before the offset.
-# Nothing here may match a token only partly: unterminated comments and raw text elements, and
-# start tags of raw text elements whose end tag lies beyond the offset, stop it instead. (One
-# alternative per raw text element: CPython's re cannot capture inside an atomic repeat.)
-_RAW_ELEMENTS = "".join(rf"|{_nocase(n)}(?=[\s/>]){_ATTRS_BODY}>.*?</{_nocase(n)}\s*>" for n in sorted(RAW_TEXT))
-_SKIP = re.compile(
-    rf"""(?:[^<]++
-    |<(?:!--.*?-->|!(?!--)[^>]*+>|\?[^>]*+>
-    {_RAW_ELEMENTS}
-    |/[A-Za-z][^\s/>]*{_ATTRS_BODY}>
-    |(?!{_nocase(*RAW_TEXT)}[\s/>])[A-Za-z][^\s/>]*{_ATTRS_BODY}>
-    ))*+""",
-    re.S | re.X,
-)
+@functools.cache
+def _skipper() -> re.Pattern[str]:
+    """A pattern stepping over every token that ends before a given offset, as iter_tags reads them.
+
+    It stops at the first `<` whose token does not end before the offset. Nothing here may match
+    a token only partly: unterminated comments and raw text elements, and start tags of raw text
+    elements whose end tag lies beyond the offset, stop it instead. One alternative per raw text
+    element: CPython's re cannot capture inside an atomic repeat. Compiled on first use, as the
+    scanners are: compiling it at import would cost every start 40 ms.
+    """
+    raw_elements = "".join(rf"|{_nocase(n)}(?=[\s/>]){_ATTRS_BODY}>.*?</{_nocase(n)}\s*>" for n in sorted(RAW_TEXT))
+    return re.compile(
+        rf"""(?:[^<]++
+        |<(?:!--.*?-->|!(?!--)[^>]*+>|\?[^>]*+>
+        {raw_elements}
+        |/[A-Za-z][^\s/>]*{_ATTRS_BODY}>
+        |(?!{_nocase(*RAW_TEXT)}[\s/>])[A-Za-z][^\s/>]*{_ATTRS_BODY}>
+        ))*+""",
+        re.S | re.X,
+    )
 
 
 class Tag(NamedTuple):
@@ -214,7 +228,7 @@ def find_by_attr(
     endpos = len(text) if endpos is None else endpos
     needle = text.find(value, pos, endpos)
     while needle >= 0:
-        skipped = _SKIP.match(text, pos, needle)
+        skipped = _skipper().match(text, pos, needle)
         pos = skipped.end() if skipped else pos
         if pos >= needle:  # the value is in text
             needle = text.find(value, needle + 1, endpos)
