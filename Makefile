@@ -13,7 +13,7 @@ lint:
 
 # Full crawl + re-run + minimal Scrapy spider + sequential script, on loopback (nginx), N=3,000 and 10,000.
 bench:
-	$(PY) -m bench --n 3000 --n 10000
+	$(PY) -m bench --n 3000 --n 10000 --repeat 2
 
 # The same over a "real network": 50 ms per answer, 1,000 posts.
 bench-delay:

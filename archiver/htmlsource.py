@@ -54,8 +54,10 @@ def _raw_elements(names: frozenset[str]) -> str:
 # Another element's tag whose name or attribute text holds a `<` (`<img alt="</div>">`): read
 # whole, as iter_tags reads it, so that no tag is seen inside it. Other tags need not be read at
 # all: with no `<` inside, nothing in them can be taken for a tag.
+# The look-ahead is possessive: it only decides whether to read the tag whole, and backtracking
+# into it made every scan three times as slow.
 _HIDING_TAG = rf"""</?[A-Za-z]
-    (?=[^\s/>]*?<|[^\s/>]*(?:[^>"'<]|"[^"<]*"|'[^'<]*')*(?:<|"[^"<]*<|'[^'<]*<))
+    (?=[^\s/><]*+<|[^\s/>]*+(?:[^>"'<]++|"[^"<]*+"|'[^'<]*+')*+(?:<|"[^"<]*<|'[^'<]*<))
     [^\s/>]*{_ATTRS_BODY}>"""
 
 

@@ -246,14 +246,26 @@ def table(entry: dict[str, Any]) -> str:
 
 
 def merge_results(path: Path, entries: list[dict[str, Any]]) -> None:
+    """Merge ``entries`` into the results file: one entry per N, delay and ``--workers``.
+
+    A run that measured fewer tools than the entry it would replace is not merged (it is printed
+    only): a re-run-only check must not erase the baseline and sequential runs of the same N.
+    """
     data: dict[str, Any] = {"runs": []}
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
-    keep = [
-        old
-        for old in data.get("runs", [])
-        if not any((old["n"], old["delay"], old["workers"]) == (e["n"], e["delay"], e["workers"]) for e in entries)
-    ]
+
+    def key(entry: dict[str, Any]) -> tuple[Any, ...]:
+        return entry["n"], entry["delay"], entry["workers"]
+
+    old_runs = {key(old): old for old in data.get("runs", [])}
+    for entry in list(entries):
+        old = old_runs.get(key(entry))
+        if old is not None and not set(old["tools"]) <= set(entry["tools"]):
+            missing = sorted(set(old["tools"]) - set(entry["tools"]))
+            print(f"not merged into {path}: its N={entry['n']} entry also has {', '.join(missing)}")
+            entries.remove(entry)
+    keep = [old for old in data.get("runs", []) if not any(key(old) == key(e) for e in entries)]
     data["runs"] = sorted(keep + entries, key=lambda e: (e["delay"], e["workers"] or 0, e["n"]))
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 

@@ -38,6 +38,11 @@ from archiver.unrender import source_body, split_tail
 SITE_HOST = "finews.withounder.com"
 SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
 SHARE_PATH = "/html_News/NewsShare.html"
+# A share link as the site writes it, whose infoCode is a post id (archiver.post.POST_ID): taken
+# as it is, unparsed.
+PLAIN_SHARE_URL = re.compile(
+    rf"https?://(?:{'|'.join(re.escape(h) for h in SHARE_HOSTS)}){re.escape(SHARE_PATH)}\?infoCode=[A-Za-z0-9]{{1,120}}"
+)
 TAG_SUFFIX = "新闻"
 
 # A link by absolute path alone, or by a lower-case host and path, made of unreserved characters.
@@ -195,7 +200,11 @@ class FinewsSpider(scrapy.Spider):
                     meta = {**self.listing_meta(target.path), **target.meta}
                     yield scrapy.Request(target.url, callback=self.parse_listing, meta=meta)
         share_url = self.share_url(article.link)
-        if share_url is not None and not POST_ID.match((parse_qs(urlsplit(share_url).query)["infoCode"])[0]):
+        if (
+            share_url is not None
+            and not PLAIN_SHARE_URL.fullmatch(share_url)
+            and not POST_ID.match(parse_qs(urlsplit(share_url).query)["infoCode"][0])
+        ):
             # An infoCode that is no id (`../../x`) is never requested: the post page makes the post.
             failure_log(self.crawler).refused(share_url, "bad_info_code", "the infoCode is not [A-Za-z0-9]+")
             share_url = None
@@ -276,6 +285,8 @@ class FinewsSpider(scrapy.Spider):
     def share_url(link: str | None) -> str | None:
         if not link:
             return None
+        if PLAIN_SHARE_URL.fullmatch(link):
+            return link
         parts = urlsplit(link)
         if parts.hostname not in SHARE_HOSTS or parts.path != SHARE_PATH:
             return None

@@ -189,3 +189,26 @@ def test_plain_links_are_read_as_urljoin_reads_them(start: str) -> None:
                 # Kept as it is only when Scrapy would not change it anyway, nor fingerprint it otherwise.
                 assert safe_url_string(target.url) == target.url == canonicalize_url(target.url)
     assert shortcuts > 100
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW1",
+        "https://choicewzp1.eastmoney.com/html_News/NewsShare.html?infoCode=A9",
+        "http://FINEWS.zning.xyz/html_News/NewsShare.html?infoCode=x1",
+        "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=../x",
+        "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=",
+        "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=" + "a" * 121,
+        "http://finews.zning.xyz.evil/html_News/NewsShare.html?infoCode=a",
+        "http://finews.zning.xyz/html_News/NewsShare.html?a=1&infoCode=b",
+    ],
+)
+def test_plain_share_links_are_taken_as_the_parsed_rule_takes_them(link: str) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    parts = urlsplit(link)
+    codes = parse_qs(parts.query).get("infoCode")
+    on_site = parts.hostname in ("finews.zning.xyz", "choicewzp1.eastmoney.com")
+    expected = link if on_site and parts.path == "/html_News/NewsShare.html" and codes and codes[0] else None
+    assert FinewsSpider.share_url(link) == expected
