@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, fields
-from types import MappingProxyType
-from typing import Any
-
-from itemadapter import ItemAdapter
-from itemadapter.adapter import DataclassAdapter
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -41,31 +36,3 @@ class Article:
     # "share" when the body was cut from the share page (exact), "page" when rebuilt from the post page.
     body_source: str | None = None
     layout: str = "post"
-
-
-class ArticleAdapter(DataclassAdapter):
-    """itemadapter's dataclass support for ``Article``, with the field table built once.
-
-    ``ItemAdapter(item)`` otherwise calls ``dataclasses.fields()`` for every item in every
-    pipeline, which was a tenth of the pipelines' time. Registered first in
-    ``ItemAdapter.ADAPTER_CLASSES`` (itemadapter's own way of adding an item type) when this
-    module is imported; subclasses of ``Article`` keep the generic adapter.
-    """
-
-    _ARTICLE_FIELDS = MappingProxyType({f.name: f for f in fields(Article)})
-
-    def __init__(self, item: Any) -> None:
-        self.item = item
-        self._fields_dict = self._ARTICLE_FIELDS  # type: ignore[assignment]
-
-    @classmethod
-    def is_item(cls, item: Any) -> bool:
-        return type(item) is Article
-
-    @classmethod
-    def is_item_class(cls, item_class: type) -> bool:
-        return item_class is Article
-
-
-if ArticleAdapter not in ItemAdapter.ADAPTER_CLASSES:
-    ItemAdapter.ADAPTER_CLASSES.appendleft(ArticleAdapter)  # type: ignore[attr-defined]

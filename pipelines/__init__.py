@@ -1,1 +1,9 @@
-"""Item pipelines of the archiver, one job each: validate, normalize, sanitize, export."""
+"""Item pipelines of the archiver, one job each: validate, normalize, sanitize, window, export.
+
+Importing any of them registers the fast itemadapter adapter for ``Article`` items
+(``archiver.articleadapter``): every pipeline wraps every item in an ``ItemAdapter``.
+"""
+
+from archiver import articleadapter
+
+articleadapter.register()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,9 @@ def test_exporter_moves_a_post_whose_day_changed_and_clears_leftover_copies(tmp_
     assert outcome is Outcome.UPDATED and path.name == "2023-01-02-NW202301020304050607.md"
     assert sorted(p.name for p in posts.iterdir()) == [path.name]
     assert exporter.export(article) == (Outcome.UNCHANGED, path)
+
+
+def test_the_post_format_imports_no_scrapy() -> None:
+    """Rendering and parsing posts are pure: tools that only read an archive need no crawler."""
+    code = "import sys, archiver.post, archiver.items; sys.exit('scrapy' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
