@@ -64,6 +64,9 @@ def run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any
 
 def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any]) -> tuple[ExitCode, dict[str, Any]]:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
+    # Before anything deep: these modules call inspect.stack() when imported, whose cost grows with
+    # the depth of the stack and the number of modules loaded (tens of ms from inside the engine).
+    import scrapy.core.downloader.contextfactory  # noqa: F401
     from scrapy.crawler import CrawlerProcess
     from scrapy.exceptions import NotConfigured
     from scrapy.utils.project import get_project_settings

@@ -47,6 +47,7 @@ TAG_SUFFIX = "新闻"
 
 # A link by absolute path alone, or by a lower-case host and path, made of unreserved characters.
 PLAIN_HREF = re.compile(r"(?:(?:https?:)?//(?P<host>[a-z0-9.-]+))?(?P<path>/(?!/)[A-Za-z0-9._~/-]*)")
+PLAIN_HREF_ATTR = re.compile(r'\s+href="([^"&]*)"\s*')
 POST_PATH = re.compile(r"^/(?:[^/]+/)*\d{4}/\d{2}/\d{2}/[^/]+\.html$")
 CATEGORY_PATH = re.compile(r"^/(?:category/(?P<file>[^/]+)\.html|(?P<dir>[^/]+)/)$")
 # What a post URL tells: categories, the day (Beijing: the site's Jekyll runs in Asia/Shanghai), the id.
@@ -175,7 +176,10 @@ class FinewsSpider(scrapy.Spider):
         for tag in htmlsource.iter_tags(text, start, stop, "a"):
             if tag.end:
                 continue
-            href = tag.attrs().get("href")
+            # `<a href="...">` with nothing to decode, as the site's listings write every link:
+            # read without parsing the attributes (what a listing of thousands costs a re-run).
+            plain = PLAIN_HREF_ATTR.fullmatch(tag.attrs_text)
+            href = plain.group(1) if plain else tag.attrs().get("href")
             target = self._classify(response.url, href) if href else None
             if target is None:
                 continue

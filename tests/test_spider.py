@@ -212,3 +212,16 @@ def test_plain_share_links_are_taken_as_the_parsed_rule_takes_them(link: str) ->
     on_site = parts.hostname in ("finews.zning.xyz", "choicewzp1.eastmoney.com")
     expected = link if on_site and parts.path == "/html_News/NewsShare.html" and codes and codes[0] else None
     assert FinewsSpider.share_url(link) == expected
+
+
+@pytest.mark.parametrize(
+    "attrs_text",
+    [' href="/a/b.html"', ' href="/a&amp;b"', ' HREF="/x"', ' href="/x" ', ' href="/x"/', " href=/x",
+     ' class="a" href="/x"', '\nhref="/x"\n', ' href="/x" href="/y"', ' href=""'],
+)  # fmt: skip
+def test_plain_href_attributes_read_as_parsed(attrs_text: str) -> None:
+    from archiver.htmlsource import parse_attrs
+    from spiders.finews import PLAIN_HREF_ATTR
+
+    plain = PLAIN_HREF_ATTR.fullmatch(attrs_text)
+    assert plain is None or plain.group(1) == parse_attrs(attrs_text).get("href")
