@@ -192,6 +192,18 @@ def incremental_state(crawler: Any) -> IncrementalState:
     return state
 
 
+def wanted(crawler: Any, meta: Any) -> bool:
+    """For spiders: whether a request with this meta is worth building at all.
+
+    The same rule, with the same stats, as the incremental spider middleware applies to the
+    request once built; a spider that asks first saves building (and the middleware dropping)
+    a request for every known post of a listing -- most of a re-run's work. True when the
+    incremental components are not enabled for this crawl, or there is no crawl (None).
+    """
+    state = getattr(crawler, "archiver_incremental", None)
+    return state is None or state.skip(meta) is None
+
+
 class IncrementalMiddleware:
     """The downloader middleware: skips, conditional headers, stored pages for 304 answers."""
 

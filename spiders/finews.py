@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url, safe_url_string
 
 from archiver import dates, htmlsource
-from archiver.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID
+from archiver.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID, wanted
 from archiver.items import Article
 from archiver.middlewares import failure_log, is_transient
 from archiver.post import POST_ID
@@ -171,6 +171,7 @@ class FinewsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         text = response.text
+        crawler = getattr(self, "crawler", None)  # None: parsing outside a crawl
         section = htmlsource.find(text, "section")
         start, stop = (section.start, section.stop) if section else (0, len(text))
         for tag in htmlsource.iter_tags(text, start, stop, "a"):
@@ -185,6 +186,8 @@ class FinewsSpider(scrapy.Spider):
                 continue
             if target.kind == "post":
                 meta = self.post_path_meta(target.path)
+                if not wanted(crawler, meta):  # archived, and settled: not followed again
+                    continue
                 yield scrapy.Request(target.url, callback=self.parse_post, meta={**meta, **target.meta})
             else:
                 meta = self.listing_meta(target.path)
