@@ -3,7 +3,9 @@
 Everything this spider knows is the site's: its hosts, its URL scheme, its
 page structure and its conventions (tags are ``<media>新闻``, the footer
 links back to the category page and home). It parses pages into
-``Article`` items and follows links; it writes nothing.
+``Article`` items and follows links; it writes nothing. Which links are
+worth following it asks ``archiver.incremental.wanted()``, the archive's
+rule, so that a listing of thousands of known posts builds no requests.
 
 Pages:
 - listings (the home page, ``/category/<slug>.html``, ``/<slug>/``): links to posts and categories;
