@@ -169,13 +169,18 @@ def iter_tags(text: str, pos: int = 0, endpos: int | None = None, name: str | No
         is_end = bool(match.group("end"))
         yield Tag(lname, is_end, match.start(), pos, attrs_text, attrs_text.endswith("/"))
         if name is None and lname in RAW_TEXT and not is_end:
-            close = _raw_close(lname).search(text, pos, endpos)
-            pos = close.start() if close else endpos
+            pos = _raw_text_end(text, lname, pos, endpos)
 
 
 @functools.cache
 def _raw_close(name: str) -> re.Pattern[str]:
     return re.compile(rf"</{_nocase(name)}\s*>")
+
+
+def _raw_text_end(text: str, name: str, pos: int, endpos: int) -> int:
+    """Where the text of raw text element ``name`` opened before ``pos`` ends: its end tag, or ``endpos``."""
+    close = _raw_close(name).search(text, pos, endpos)
+    return close.start() if close else endpos
 
 
 def close_of(text: str, tag: Tag, endpos: int | None = None) -> Span:
@@ -249,8 +254,7 @@ def find_by_attr(
                 if found is not None and (value in found.split() if word else found == value):
                     return close_of(text, tag, endpos)
             if tag.name in RAW_TEXT:
-                close = _raw_close(tag.name).search(text, pos, endpos)
-                pos = close.start() if close else endpos
+                pos = _raw_text_end(text, tag.name, pos, endpos)
         if needle < pos:
             needle = text.find(value, pos, endpos)
     return None
