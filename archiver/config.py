@@ -1,4 +1,4 @@
-"""Reading and validating ``ARCHIVER_*`` settings at start-up.
+"""Reading and validating ``ARCHIVER_*`` settings at start-up, for every component.
 
 Components call these from ``from_crawler``. A bad value raises
 ``SettingError`` with a sentence that says how to fix it, and the crawl
@@ -10,14 +10,18 @@ which must never happen to one the archive needs.)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+from archiver.exceptions import SettingError
+from archiver.store.statedir import state_path
+
+if TYPE_CHECKING:
+    from scrapy.settings import BaseSettings
+
+__all__ = ["SettingError", "flag", "number", "output_dir", "positive_int", "state_dir"]
 
 
-class SettingError(ValueError):
-    """An ``ARCHIVER_*`` setting holds a value the archiver cannot use."""
-
-
-def output_dir(settings: Any) -> Path:
+def output_dir(settings: BaseSettings) -> Path:
     """``ARCHIVER_OUTPUT_DIR``, created when missing; it must be a writable folder."""
     value = settings.get("ARCHIVER_OUTPUT_DIR")
     if not value or not str(value).strip():
@@ -34,7 +38,7 @@ def output_dir(settings: Any) -> Path:
     return path
 
 
-def positive_int(settings: Any, name: str, *, minimum: int = 1) -> int:
+def positive_int(settings: BaseSettings, name: str, *, minimum: int = 1) -> int:
     """An integer setting of at least ``minimum``."""
     raw = settings.get(name)
     try:
@@ -46,9 +50,26 @@ def positive_int(settings: Any, name: str, *, minimum: int = 1) -> int:
     return value
 
 
-def flag(settings: Any, name: str) -> bool:
+def flag(settings: BaseSettings, name: str) -> bool:
     """A boolean setting; accepts what Scrapy's getbool accepts, refuses anything else."""
     try:
         return bool(settings.getbool(name))
     except ValueError:
         raise SettingError(f"{name}={settings.get(name)!r} is not a boolean: use True/False or 1/0") from None
+
+
+def number(settings: BaseSettings, name: str) -> float:
+    """A setting of seconds (or any amount) that must not be negative."""
+    raw = settings.get(name)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise SettingError(f"{name}={raw!r} is not a number: set it to one, e.g. -s {name}=1.5") from None
+    if value < 0 or value != value:
+        raise SettingError(f"{name}={value} must not be negative")
+    return value
+
+
+def state_dir(settings: BaseSettings) -> Path:
+    """``<ARCHIVER_OUTPUT_DIR>/.archiver``, created when missing: runs.jsonl, the lock, the page store."""
+    return state_path(output_dir(settings))

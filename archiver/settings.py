@@ -25,7 +25,7 @@ ARCHIVER_MAX_PAGE_BYTES = 5 * 1024 * 1024
 ARCHIVER_RETRY_BACKOFF = 1.0
 ARCHIVER_RETRY_BACKOFF_MAX = 30.0
 
-# --- cron-grade runs (archiver/incremental.py, lock.py, report.py, progress.py) ---
+# --- cron-grade runs (archiver/crawl/incremental.py, archiver/extensions/) ---
 # Skip posts already archived, revalidate the rest with conditional requests; False: fetch everything.
 ARCHIVER_INCREMENTAL = True
 # Archived posts dated today or in the N days before are revalidated (the site edits posts that long).
@@ -40,7 +40,7 @@ ARCHIVER_LOCK_FILE = ""
 ARCHIVER_PROGRESS = "auto"
 ARCHIVER_PROGRESS_INTERVAL = 60.0
 
-# --- distributed crawling on scrapy-redis (archiver/distributed.py, redisrun.py); off without a URL ---
+# --- distributed crawling on scrapy-redis (archiver/distributed/); off without a URL ---
 # redis://[:password@]host:6379/0 (or rediss://, unix://); the environment variable of the same name
 # is the default, so a password need not appear on a command line. Empty: Scrapy's own scheduler.
 ARCHIVER_REDIS_URL = os.environ.get("ARCHIVER_REDIS_URL", "")
@@ -49,7 +49,7 @@ ARCHIVER_REDIS_KEY = "archiver:%(spider)s"
 # The run ends when the shared queue is empty and every worker idle for this many seconds.
 ARCHIVER_REDIS_IDLE_TIMEOUT = 1.0
 
-# --- raw capture as WARC (archiver/warc.py; `archiver rebuild --from-warc` replays it) ---
+# --- raw capture as WARC (archiver/capture/warc.py; `archiver rebuild --from-warc` replays it) ---
 # Every request and response as WARC records under <output>/warc/, and .archiver/captures.jsonl.
 ARCHIVER_WARC_ENABLED = False
 # A WARC file is closed and a new one started past this size (bytes).
@@ -111,34 +111,37 @@ EXTENSIONS_BASE = {
 }
 EXTENSIONS = {
     # First of all: no component may touch the archive while another run holds it.
-    "archiver.lock.LockExtension": -1000,
-    "archiver.jobdir.JobDirGuard": -900,
-    "archiver.report.RunReport": 600,
-    "archiver.progress.Progress": 610,
+    "archiver.extensions.lock.LockExtension": -1000,
+    # Crawl-wide state the components share (reached with crawler.get_extension()).
+    "archiver.crawl.failures.FailureLog": -950,
+    "archiver.crawl.incremental.IncrementalState": -940,
+    "archiver.extensions.jobdir.JobDirGuard": -900,
+    "archiver.extensions.runreport.RunReport": 600,
+    "archiver.extensions.progress.Progress": 610,
 }
 DOWNLOADER_MIDDLEWARES = {
     # Just outside RetryMiddleware (550): page size, offsite redirects, retry backoff, failures for good.
-    "archiver.middlewares.PageGuardMiddleware": 540,
-    # Between HttpProxyMiddleware (750) and DownloaderStats (850): see archiver/incremental.py.
-    "archiver.incremental.IncrementalMiddleware": 800,
+    "archiver.downloadermiddlewares.pageguard.PageGuardMiddleware": 540,
+    # Between HttpProxyMiddleware (750) and DownloaderStats (850): see archiver/downloadermiddlewares/incremental.py.
+    "archiver.downloadermiddlewares.incremental.IncrementalMiddleware": 800,
     # Last before the network: records the request as sent and the response as received (still compressed).
-    "archiver.warc.WarcCaptureMiddleware": 950,
+    "archiver.capture.warc.WarcCaptureMiddleware": 950,
     # With ARCHIVER_REPLAY_DIR: answers from WARC records in place of the network.
-    "archiver.replay.ReplayMiddleware": 960,
+    "archiver.capture.replay.ReplayMiddleware": 960,
 }
 # Switches scheduler and duplicate filter to scrapy-redis when ARCHIVER_REDIS_URL is set.
 ADDONS = {
-    "archiver.distributed.RedisAddon": 0,
+    "archiver.distributed.addon.RedisAddon": 0,
 }
 SPIDER_MIDDLEWARES = {
     # It looks for internal meta keys in every request a callback yields, for spiders that copy
     # response.meta; these never do, and a listing yields thousands of requests.
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
-    # Requests that failed in the last run, after the start requests (archiver/middlewares.py).
-    "archiver.middlewares.RetryFailedPages": 955,
-    "archiver.incremental.IncrementalSpiderMiddleware": 950,
+    # Requests that failed in the last run, after the start requests (archiver/spidermiddlewares/retryfailed.py).
+    "archiver.spidermiddlewares.retryfailed.RetryFailedPages": 955,
+    "archiver.spidermiddlewares.incremental.IncrementalSpiderMiddleware": 950,
     # With ARCHIVER_WARC_ENABLED: a request found on a captured page names that page's WARC record.
-    "archiver.warc.WarcLinkMiddleware": 960,
+    "archiver.capture.warc.WarcLinkMiddleware": 960,
 }
 
 LOG_LEVEL = "INFO"

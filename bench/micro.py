@@ -62,8 +62,8 @@ def pipeline_chain() -> tuple[list[Callable[[Any], Any]], list[str]]:
 
 
 def run(count: int, seconds: float) -> dict[str, Any]:
-    from archiver.post import post_filename, render_post
-    from archiver.unrender import source_body
+    from archiver.format.post import post_filename, render_post
+    from archiver.format.unrender import source_body
     from spiders.finews import FinewsSpider
 
     spider = FinewsSpider(start_url="http://finews.withounder.com/")

@@ -3,7 +3,7 @@
 The crawlers under test send absolute-form requests (``GET http://finews.withounder.com/x.html``)
 to ``http_proxy``; nginx takes the host from the request line, so one ``server`` block maps
 ``Host`` + path (+ the share pages' ``infoCode`` query) to files under ``ROOT/<host>/``, the
-mapping of ``../shared/SITE.md`` and :mod:`archiver.siteserver`:
+mapping of ``../shared/SITE.md`` and :mod:`archiver.devserver`:
 
     /path/                                   ->  ROOT/<host>/path/index.html
     /a.html                                  ->  ROOT/<host>/a.html
@@ -17,7 +17,7 @@ pid when the ``with`` block ends (and by a watchdog timer should the harness die
 A delay per answer (``delay``) needs the echo module (``libnginx-mod-http-echo``, which
 Debian's nginx-light depends on): ``echo_sleep`` then an internal redirect to the file, so a
 missing file still answers 404. Without the module, :func:`available` says so and the harness
-falls back to :class:`archiver.siteserver.SiteServer` with its own delay.
+falls back to :class:`archiver.devserver.server.SiteServer` with its own delay.
 """
 
 from __future__ import annotations

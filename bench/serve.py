@@ -63,7 +63,7 @@ def serve(root: Path, kind: str = "auto", delay: float = 0.0, max_seconds: float
     with tempfile.TemporaryDirectory(prefix="archiver-bench-ss-") as tmp:
         port_file = Path(tmp) / "port"
         command = [
-            sys.executable, "-m", "archiver.siteserver", str(root), "--port-file", str(port_file),
+            sys.executable, "-m", "archiver.devserver", str(root), "--port-file", str(port_file),
             "--delay", str(delay), "--max-seconds", str(max_seconds),
         ]  # fmt: skip
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)

@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if use_nginx:
         server = NginxProxy(site, delay=args.delay, max_seconds=3600)
     else:
-        from archiver.siteserver import SiteServer
+        from archiver.devserver.server import SiteServer
 
         server = SiteServer(site, delay=args.delay, max_seconds=3600)  # type: ignore[assignment]
     print(f"server: {'nginx' if use_nginx else 'archiver.siteserver'}; {os.cpu_count()} cores; {' '.join(extra)}")

@@ -1,6 +1,6 @@
 """Generate a finews-style site and its expected archive: the bundled demo, or any size for benchmarks.
 
-A site is written as ``OUT/<host>/...`` (what :class:`archiver.siteserver.SiteServer` serves):
+A site is written as ``OUT/<host>/...`` (what :class:`archiver.devserver.server.SiteServer` serves):
 ``finews.withounder.com`` holds the post, category and home pages exactly as Jekyll 4.3 renders
 them with ``demo/skeleton``; ``finews.zning.xyz`` (and ``choicewzp1.eastmoney.com``) hold one
 share page per media post. The expected archive -- what a perfect crawl writes -- is

@@ -4,6 +4,6 @@ Importing any of them registers the fast itemadapter adapter for ``Article`` ite
 (``archiver.articleadapter``): every pipeline wraps every item in an ``ItemAdapter``.
 """
 
-from archiver import articleadapter
+from archiver.crawl import articleadapter
 
 articleadapter.register()

@@ -9,9 +9,9 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
 from archiver import config
-from archiver.exporter import ArchiveExporter
-from archiver.index import index_at_start
 from archiver.items import Article
+from archiver.store.exporter import ArchiveExporter
+from archiver.store.index import index_at_start
 
 logger = logging.getLogger(__name__)
 

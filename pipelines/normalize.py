@@ -10,9 +10,9 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from w3lib.url import safe_url_string
 
-from archiver import dates
-from archiver.drops import drop
-from archiver.slug import is_valid_slug, slugify
+from archiver.crawl.drops import drop
+from archiver.format import dates
+from archiver.format.slug import is_valid_slug, slugify
 
 # Lone surrogates stand for bytes lost in decoding; they cannot be written as UTF-8.
 _SURROGATES = re.compile(r"[\ud800-\udfff]")

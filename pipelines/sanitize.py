@@ -18,8 +18,8 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
-from archiver import sanitize
-from archiver.drops import drop
+from archiver.crawl.drops import drop
+from archiver.format import sanitize
 
 logger = logging.getLogger(__name__)
 

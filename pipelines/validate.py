@@ -7,8 +7,8 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
-from archiver.drops import drop
-from archiver.post import POST_ID
+from archiver.crawl.drops import drop
+from archiver.format.post import POST_ID
 
 
 class ValidatePipeline:

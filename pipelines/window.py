@@ -1,7 +1,7 @@
 """Window: a backfill limited by ``--since``/``--until``/``--category`` writes no post outside it.
 
 Requests whose URL shows the day or category are already dropped before they
-are fetched (``archiver.incremental``); this catches the rest, by the
+are fetched (``archiver.crawl.incremental``); this catches the rest, by the
 normalized article's own Beijing day and category slug. Filtered posts are
 counted (``archiver/posts/out_of_window``, ``archiver/posts/other_category``),
 not reported as drops: nothing is wrong with them.
@@ -16,8 +16,8 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from archiver import dates
-from archiver.incremental import Window
+from archiver.crawl.window import Window
+from archiver.format import dates
 
 
 class WindowPipeline:

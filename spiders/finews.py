@@ -4,7 +4,7 @@ Everything this spider knows is the site's: its hosts, its URL scheme, its
 page structure and its conventions (tags are ``<media>新闻``, the footer
 links back to the category page and home). It parses pages into
 ``Article`` items and follows links; it writes nothing. Which links are
-worth following it asks ``archiver.incremental.wanted()``, the archive's
+worth following it asks ``archiver.crawl.incremental.wanted()``, the archive's
 rule, so that a listing of thousands of known posts builds no requests.
 
 Pages:
@@ -28,14 +28,16 @@ from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url, safe_url_string
 
-from archiver import dates, htmlsource
-from archiver.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID, wanted
+from archiver.crawl.failures import FailureLog, is_transient
+from archiver.crawl.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID, wanted
+from archiver.crawl.state import shared
+from archiver.exceptions import UsageError
+from archiver.format import dates, htmlsource
+from archiver.format.post import POST_ID
+from archiver.format.sanitize import text_to_html
+from archiver.format.slug import slugify
+from archiver.format.unrender import source_body, split_tail
 from archiver.items import Article
-from archiver.middlewares import failure_log, is_transient
-from archiver.post import POST_ID
-from archiver.sanitize import text_to_html
-from archiver.slug import slugify
-from archiver.unrender import source_body, split_tail
 
 SITE_HOST = "finews.withounder.com"
 SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
@@ -81,7 +83,7 @@ class FinewsSpider(scrapy.Spider):
         url = start_url or self.default_start_url
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"start_url must be an http(s) URL of the site, not {url!r}")
+            raise UsageError(f"start_url must be an http(s) URL of the site, not {url!r}")
         self.start_url = url
         # Site links are followed on the start URL's scheme and host: the page header's https
         # link and the protocol-relative footers all name the same site.
@@ -146,7 +148,7 @@ class FinewsSpider(scrapy.Spider):
 
     @classmethod
     def post_meta(cls, url: str) -> dict[str, Any]:
-        """What a post URL tells the archiver (``archiver.incremental``): post id, day and category."""
+        """What a post URL tells the archiver (``archiver.crawl.incremental``): post id, day and category."""
         return cls.post_path_meta(urlsplit(url).path)
 
     @staticmethod
@@ -215,7 +217,7 @@ class FinewsSpider(scrapy.Spider):
             and not POST_ID.match(parse_qs(urlsplit(share_url).query)["infoCode"][0])
         ):
             # An infoCode that is no id (`../../x`) is never requested: the post page makes the post.
-            failure_log(self.crawler).refused(share_url, "bad_info_code", "the infoCode is not [A-Za-z0-9]+")
+            shared(self.crawler, FailureLog).refused(share_url, "bad_info_code", "the infoCode is not [A-Za-z0-9]+")
             share_url = None
         if share_url is None:
             article.body = source_body(body_html)
@@ -370,7 +372,7 @@ class FinewsSpider(scrapy.Spider):
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"share_urls: cannot read {path}: {exc}") from None
+            raise UsageError(f"share_urls: cannot read {path}: {exc}") from None
         urls: list[str] = []
         for number, raw in enumerate(lines, 1):
             line = raw.strip()
@@ -384,7 +386,7 @@ class FinewsSpider(scrapy.Spider):
                 if not POST_ID.match(code):
                     url = None
             if url is None:
-                raise ValueError(f"share_urls: {path}:{number} is neither a share link nor an infoCode: {line[:80]!r}")
+                raise UsageError(f"share_urls: {path}:{number} is neither a share link nor an infoCode: {line[:80]!r}")
             urls.append(url)
         return urls
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from archiver.siteserver import SiteServer
+from archiver.devserver.server import SiteServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # A test server must never outlive a hung test run by much.

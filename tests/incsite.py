@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
-from archiver.dates import BEIJING
+from archiver.format.dates import BEIJING
 from demo.generate import build_site, synthetic_articles, write_archive
 from demo.model import Article
 

@@ -19,13 +19,14 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
-from archiver import sanitize
 from archiver import settings as project_settings
-from archiver.dates import BEIJING
-from archiver.frontmatter import double_quoted, scalar, word_list
+from archiver.crawl.failures import FailureLog, is_transient
+from archiver.downloadermiddlewares.pageguard import PageGuardMiddleware
+from archiver.format import sanitize
+from archiver.format.dates import BEIJING
+from archiver.format.frontmatter import double_quoted, scalar, word_list
+from archiver.format.post import POST_ID, parse_post, render_post
 from archiver.items import Article
-from archiver.middlewares import PageGuardMiddleware, failure_log, is_transient
-from archiver.post import POST_ID, parse_post, render_post
 from spiders.finews import FinewsSpider
 
 HOSTILE_TITLES = [
@@ -237,7 +238,8 @@ def test_share_pages_decode_by_header_meta_or_bom(label: str, headers: dict[str,
 @pytest.fixture
 def guard() -> Iterator[tuple[PageGuardMiddleware, Any]]:
     defaults = {name: value for name, value in vars(project_settings).items() if name.startswith("ARCHIVER_")}
-    crawler = get_crawler(FinewsSpider, {**defaults, "ARCHIVER_RETRY_BACKOFF": 0.0})
+    crawler = get_crawler(FinewsSpider, {**defaults, "ARCHIVER_RETRY_BACKOFF": 0.0, "EXTENSIONS": {FailureLog: 0}})
+    crawler._apply_settings()  # builds the extensions, as a crawl does before its middlewares
     crawler.spider = FinewsSpider(start_url="http://finews.withounder.com/")
     yield PageGuardMiddleware.from_crawler(crawler), crawler
 
@@ -276,7 +278,7 @@ def test_a_redirect_off_the_allowed_hosts_is_refused(guard: tuple[PageGuardMiddl
         asyncio.run(middleware.process_request(request))
     onsite = Request("http://finews.withounder.com/a/", meta={"redirect_urls": ["http://finews.withounder.com/a"]})
     asyncio.run(middleware.process_request(onsite))
-    records = failure_log(crawler).records
+    records = crawler.get_extension(FailureLog).records
     assert [(r.url, r.kind, r.reason) for r in records] == [(start, "refused", "offsite_redirect")]
     assert crawler.stats.get_value("archiver/pages/refused/offsite_redirect") == 1
 
@@ -289,7 +291,7 @@ def test_retries_back_off_exponentially(guard: tuple[PageGuardMiddleware, Any], 
     async def fake_sleep(seconds: float) -> None:
         delays.append(seconds)
 
-    monkeypatch.setattr("archiver.middlewares._sleep", fake_sleep)
+    monkeypatch.setattr("archiver.downloadermiddlewares.pageguard._sleep", fake_sleep)
     for retry in range(5):
         request = Request("http://finews.withounder.com/", meta={"retry_times": retry})
         asyncio.run(middleware.process_request(request))
@@ -312,7 +314,7 @@ def test_final_failures_are_recorded_once_with_their_reason(guard: tuple[PageGua
     share = Request("http://finews.zning.xyz/s", meta={"handle_httpstatus_list": [404]})
     middleware.process_response(share, HtmlResponse(share.url, status=404))
     middleware.process_exception(page, IgnoreRequest())
-    reasons = [(r.kind, r.reason) for r in crawler.archiver_failures.records]
+    reasons = [(r.kind, r.reason) for r in crawler.get_extension(FailureLog).records]
     assert reasons == [("failed", "truncated"), ("failed", "timeout"), ("failed", "http_503")]
     assert crawler.stats.get_value("archiver/pages/failed") == 3
     assert is_transient(ResponseDataLossError()) and is_transient(DownloadTimeoutError())

@@ -134,7 +134,7 @@ class WarcIndex:
             record = next(iter(ArchiveIterator(stream)))
             headers = record.http_headers
             body = record.raw_stream.read()
-        # archiver.warc renamed the header of the chunked framing Scrapy had already removed: give it back.
+        # archiver.capture.warc renamed the header of the chunked framing Scrapy had already removed: give it back.
         pairs = [(_ORIGINAL.get(name.lower(), name), value) for name, value in headers.headers]
         return entry.status, headers.protocol or "HTTP/1.1", pairs, body
 

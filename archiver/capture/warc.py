@@ -16,7 +16,7 @@ response travels in its request's meta, and ``WarcLinkMiddleware`` (a spider mid
 the capture of a page on to the requests found on it; so a post whose share page another worker
 fetched still names its post page's record.
 
-``archiver rebuild --from-warc`` (``archiver.replay``) reads these files back.
+``archiver rebuild --from-warc`` (``archiver.capture.replay``) reads these files back.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver import __version__, config
-from archiver.lock import state_dir
+from archiver.config import state_dir
 
 logger = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ class WarcCaptureMiddleware:
         own, parent = meta.get(META_CAPTURE), meta.get(META_PARENT)
         post, share = (own, None) if own and own.get("url") == url else (parent, own)
         line = {"post_id": adapter.get("post_id"), "url": url, "post": post, "share": share}
-        from archiver.report import append_line
+        from archiver.store.runlog import append_line
 
         append_line(self.state / MANIFEST, line)
         self.stats.inc_value("archiver/warc/manifest_lines")

@@ -36,326 +36,30 @@ In-process use::
 
 Command line::
 
-    python -m archiver.siteserver ROOT [--port 0] [--port-file F] [--fail P] [--drop P]
+    python -m archiver.devserver ROOT [--port 0] [--port-file F] [--fail P] [--drop P]
         [--truncate P] [--delay S] [--fail-first] [--fail-path SUBSTRING=STATUS]
         [--seed N] [--max-seconds S] [--log F]
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import email.utils
-import hashlib
-import http.server
 import ipaddress
-import mimetypes
 import os
-import posixpath
-import random
-import re
-import signal
 import socket
-import socketserver
-import sys
-import tempfile
 import threading
-import time
-import urllib.parse
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self, cast
+from typing import IO, Self
 
-__all__ = ["FaultPlan", "RequestRecord", "SiteServer", "main", "resolve_file", "url_to_relpath"]
+from archiver.devserver.faults import FaultDice, FaultPlan
+from archiver.devserver.handler import HTTPServer, RequestRecord
+
+__all__ = ["FaultPlan", "RequestRecord", "SiteServer"]
 
 DEFAULT_MAX_SECONDS = 900.0
-IDLE_TIMEOUT = 60.0  # seconds an idle keep-alive connection is kept open
-FAIL_STATUSES = (500, 503)
-
-# Host names become folder names: only plain DNS labels are accepted, so a Host header can never
-# name "..", an absolute path or anything with a separator in it.
-_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
-# A query value becomes a file name (``NewsShare/<value>.html``): letters, digits, "_", "-", ".".
-_SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-
-
-@dataclass(frozen=True, slots=True)
-class RequestRecord:
-    """One request as the server answered it."""
-
-    method: str
-    status: int  # HTTP status sent; 0 when the connection was dropped without an answer
-    host: str
-    path: str  # path with query, as requested
-    fault: str = ""  # "", "fail", "fail_first", "fail_path", "drop" or "truncate"
-
-
-@dataclass(frozen=True, slots=True)
-class FaultPlan:
-    """Which faults to inject; probabilities are per request and drawn from one seeded RNG."""
-
-    fail: float = 0.0
-    drop: float = 0.0
-    truncate: float = 0.0
-    delay: float = 0.0
-    fail_first: bool = False
-    fail_paths: Mapping[str, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for name in ("fail", "drop", "truncate"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a probability in [0, 1], got {value}")
-        # One draw decides between the three faults, so their probabilities must add up to <= 1.
-        if self.fail + self.drop + self.truncate > 1.0:
-            raise ValueError("fail + drop + truncate must not exceed 1")
-        if self.delay < 0:
-            raise ValueError(f"delay must be >= 0, got {self.delay}")
-        for needle, status in self.fail_paths.items():
-            if not needle or not 100 <= status <= 599:
-                raise ValueError(f"invalid fail_paths entry {needle!r}: {status}")
-
-
-@dataclass(frozen=True, slots=True)
-class _Decision:
-    """The fault chosen for one request; ``status`` is set for faults that answer an error."""
-
-    fault: str = ""
-    status: int = 0
-
-
-def url_to_relpath(path: str, query: str) -> str | None:
-    """Map a URL path and query to a file path relative to the host folder, or None (404).
-
-    ``path`` is the raw (percent-encoded) URL path, ``query`` the raw query string.
-    """
-    try:
-        decoded = urllib.parse.unquote(path, errors="strict")
-    except UnicodeDecodeError:
-        return None  # not UTF-8 once decoded: no file on disk can have that name
-    if not decoded.startswith("/") or "\x00" in decoded or "\\" in decoded:
-        return None
-    # Refuse ".." outright instead of normalizing it away: no page of a static site needs it.
-    if ".." in decoded.split("/"):
-        return None
-    if query:
-        return _query_relpath(decoded, query)
-    rel = decoded.lstrip("/")
-    return rel + "index.html" if rel == "" or rel.endswith("/") else rel
-
-
-def _query_relpath(decoded_path: str, query: str) -> str | None:
-    """``/dir/name.ext?k=V`` -> ``dir/name/V.html``; None unless the query has exactly one safe value."""
-    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
-    if len(pairs) != 1 or decoded_path.endswith("/"):
-        return None
-    value = pairs[0][1]
-    if not _SAFE_VALUE.fullmatch(value) or ".." in value:
-        return None
-    stem = posixpath.splitext(decoded_path)[0].lstrip("/")
-    return f"{stem}/{value}.html"
-
-
-def resolve_file(root: Path, host: str, rel: str) -> Path | None:
-    """The path ``ROOT/<host>/<rel>`` resolves to, or None when it escapes ``ROOT/<host>``.
-
-    ``root`` must already be resolved. Symlinks are followed before the containment check, so a
-    link pointing outside the host folder is refused like a ``..`` path.
-    """
-    if not _HOST_NAME.fullmatch(host):
-        return None
-    base = (root / host).resolve()
-    if not base.is_relative_to(root) or not base.is_dir():
-        return None
-    target = (base / rel).resolve()
-    return target if target.is_relative_to(base) else None
-
-
-def request_host(url: urllib.parse.SplitResult, host_header: str | None) -> str:
-    """The host a request is for: from an absolute-form target, else the Host header; no port, lowercase."""
-    if url.netloc:
-        return (url.hostname or "").lower()
-    if not host_header:
-        return ""
-    # urlsplit strips the port (and copes with "[::1]:80"); .hostname lowercases.
-    return (urllib.parse.urlsplit("//" + host_header.strip()).hostname or "").lower()
-
-
-def _etag(body: bytes) -> str:
-    # A content hash, not size+mtime: a fresh checkout or copy of a site keeps its validators.
-    return '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    """Weak comparison of an If-None-Match header against our ETag (RFC 9110, 13.1.2)."""
-    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
-    return "*" in tags or etag in tags
-
-
-def _not_modified_since(header: str, mtime: float) -> bool:
-    try:
-        since = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return False  # an unparsable date is ignored, as RFC 9110 13.1.3 requires
-    return int(mtime) <= since.timestamp()
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """Answers one connection's requests from the owning SiteServer's folder."""
-
-    protocol_version = "HTTP/1.1"  # keep-alive, like a real site and like Scrapy expects
-    server_version = "archiver-siteserver"
-    timeout = IDLE_TIMEOUT
-    # Headers and body go out in separate writes; with Nagle's algorithm and the client's delayed
-    # ACK, every keep-alive response would stall ~40 ms.
-    disable_nagle_algorithm = True
-
-    def version_string(self) -> str:
-        return self.server_version  # no Python version in the Server header
-
-    @property
-    def site(self) -> SiteServer:
-        return cast(_HTTPServer, self.server).site
-
-    def setup(self) -> None:
-        super().setup()
-        self.site._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        self.site._track(self.connection, add=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: object) -> None:
-        # Requests are recorded by SiteServer; stderr noise would only drown test output.
-        if self.site.verbose:
-            super().log_message(format, *args)
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_HEAD(self) -> None:
-        self._serve()
-
-    def _refuse_method(self) -> None:
-        self._answer_status(405, self.path, extra_headers={"Allow": "GET, HEAD"})
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_CONNECT = _refuse_method
-
-    def _serve(self) -> None:
-        url = urllib.parse.urlsplit(self.path)
-        if url.netloc and url.scheme != "http":
-            self._answer_status(400, self.path)
-            return
-        host = request_host(url, self.headers.get("Host"))
-        path = url.path or "/"
-        path_with_query = f"{path}?{url.query}" if url.query else path
-        site = self.site
-        if site.faults.delay:
-            time.sleep(site.faults.delay)
-        decision = site._decide(host, path_with_query)
-        if decision.fault == "drop":
-            site._record(RequestRecord(self.command, 0, host, path_with_query, "drop"))
-            self._drop_connection()
-        elif decision.status:
-            self._answer_status(decision.status, path_with_query, host=host, fault=decision.fault)
-        else:
-            self._answer_file(host, url, path_with_query, truncate=decision.fault == "truncate")
-
-    def _answer_file(self, host: str, url: urllib.parse.SplitResult, path: str, *, truncate: bool) -> None:
-        site = self.site
-        rel = url_to_relpath(url.path or "/", url.query)
-        target = resolve_file(site.root, host, rel) if rel is not None else None
-        if target is not None and target.is_dir() and not url.query and (target / "index.html").is_file():
-            # A folder named without its trailing slash: redirect, as static hosts (GitHub Pages) do.
-            location = f"http://{url.netloc or self.headers.get('Host', host)}{url.path}/"
-            self._answer_status(301, path, host=host, extra_headers={"Location": location})
-            return
-        if target is None or not target.is_file():
-            self._answer_status(404, path, host=host)
-            return
-        body = target.read_bytes()
-        mtime = target.stat().st_mtime
-        headers = {"ETag": _etag(body), "Last-Modified": email.utils.formatdate(mtime, usegmt=True)}
-        if self._not_modified(headers["ETag"], mtime):
-            site._record(RequestRecord(self.command, 304, host, path))
-            self._send_head(304, headers)
-            return
-        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        headers |= {"Content-Type": content_type, "Content-Length": str(len(body))}
-        truncate = truncate and self.command == "GET"
-        site._record(RequestRecord(self.command, 200, host, path, "truncate" if truncate else ""))
-        self._send_head(200, headers)
-        if self.command == "HEAD":
-            return
-        if truncate:
-            self.wfile.write(body[: len(body) // 2])
-            self._drop_connection()
-            return
-        self.wfile.write(body)
-
-    def _not_modified(self, etag: str, mtime: float) -> bool:
-        if_none_match = self.headers.get("If-None-Match")
-        if if_none_match is not None:  # If-None-Match takes precedence (RFC 9110, 13.2.2)
-            return _etag_matches(if_none_match, etag)
-        since = self.headers.get("If-Modified-Since")
-        return since is not None and _not_modified_since(since, mtime)
-
-    def _answer_status(
-        self,
-        status: int,
-        path: str,
-        *,
-        host: str = "",
-        fault: str = "",
-        extra_headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """A short HTML answer for a status without a file; unlike ``send_error`` it keeps the connection alive."""
-        self.site._record(RequestRecord(self.command, status, host, path, fault))
-        phrase = self.responses.get(status, ("Error",))[0]
-        body = f"<!DOCTYPE html>\n<title>{status} {phrase}</title>\n<h1>{status} {phrase}</h1>\n".encode()
-        headers = {"Content-Type": "text/html", "Content-Length": str(len(body))}
-        self._send_head(status, headers | dict(extra_headers or {}))
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _send_head(self, status: int, headers: Mapping[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-
-    def _drop_connection(self) -> None:
-        self.close_connection = True
-        with contextlib.suppress(OSError):  # the client may already have closed its end
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    """ThreadingHTTPServer (daemon threads) that knows its SiteServer and skips reverse DNS."""
-
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self, address: tuple[str, int], site: SiteServer) -> None:
-        self.site = site
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind calls socket.getfqdn(), a reverse DNS lookup that can stall for
-        # seconds in a sandbox; the name is only used for CGI environments.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name, self.server_port = str(host), int(port)
-
-    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: object) -> None:
-        # A client that hangs up mid-answer (as crawlers do after a truncated body) is not a server
-        # bug; everything else is reported with its traceback.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
 class SiteServer:
@@ -395,14 +99,13 @@ class SiteServer:
         self.log_path = Path(log_path) if log_path is not None else None
         self.verbose = verbose
         self._address = (host, port)
-        self._rng = random.Random(seed)
-        self._lock = threading.Lock()  # guards the RNG, the seen set, records, counters and log
-        self._seen: set[tuple[str, str]] = set()
+        self.dice = FaultDice(self.faults, seed)
+        self._lock = threading.Lock()  # guards records, counters and the log
         self._records: list[RequestRecord] = []
         self._counters: Counter[str] = Counter()
         self._connections: set[socket.socket] = set()
         self._log: IO[str] | None = None
-        self._httpd: _HTTPServer | None = None
+        self._httpd: HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._timer: threading.Timer | None = None
         self._stopping = False
@@ -416,7 +119,7 @@ class SiteServer:
             raise RuntimeError("a SiteServer starts once")
         if self.log_path is not None:
             self._log = open(self.log_path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed in stop()
-        self._httpd = _HTTPServer(self._address, self)
+        self._httpd = HTTPServer(self._address, self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="siteserver", daemon=True
         )
@@ -516,27 +219,6 @@ class SiteServer:
 
     # -- used by the handler ---------------------------------------------------------------------
 
-    def _decide(self, host: str, path_with_query: str) -> _Decision:
-        faults = self.faults
-        for needle, status in faults.fail_paths.items():
-            if needle in path_with_query:
-                return _Decision("fail_path", status)
-        with self._lock:
-            key = (host, path_with_query)
-            first = key not in self._seen
-            self._seen.add(key)
-            draw = self._rng.random()
-            fail_status = self._rng.choice(FAIL_STATUSES)
-        if faults.fail_first and first:
-            return _Decision("fail_first", 503)
-        if draw < faults.fail:
-            return _Decision("fail", fail_status)
-        if draw < faults.fail + faults.drop:
-            return _Decision("drop")
-        if draw < faults.fail + faults.drop + faults.truncate:
-            return _Decision("truncate")
-        return _Decision()
-
     def _record(self, record: RequestRecord) -> None:
         with self._lock:
             self._records.append(record)
@@ -555,82 +237,3 @@ class SiteServer:
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
-
-
-# -- command line ---------------------------------------------------------------------------------
-
-
-def _fail_path(text: str) -> tuple[str, int]:
-    needle, sep, status = text.rpartition("=")
-    if not sep or not needle or not status.isdigit():
-        raise argparse.ArgumentTypeError(f"expected SUBSTRING=STATUS, got {text!r}")
-    return needle, int(status)
-
-
-def _parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="python -m archiver.siteserver",
-        description="Serve ROOT/<host>/... on 127.0.0.1 as an HTTP proxy (see the module docstring).",
-    )
-    ap.add_argument("root", help="folder holding one sub-folder per host")
-    ap.add_argument("--port", type=int, default=0, help="port to bind (0: any free port)")
-    ap.add_argument("--port-file", type=Path, help="write the bound port here (atomically)")
-    ap.add_argument("--fail", type=float, default=0.0, help="probability of a 500/503 answer")
-    ap.add_argument("--drop", type=float, default=0.0, help="probability of closing without an answer")
-    ap.add_argument("--truncate", type=float, default=0.0, help="probability of sending half the body")
-    ap.add_argument("--delay", type=float, default=0.0, help="seconds to wait before every answer")
-    ap.add_argument("--fail-first", action="store_true", help="the first request of each URL answers 503")
-    ap.add_argument(
-        "--fail-path",
-        type=_fail_path,
-        action="append",
-        default=[],
-        metavar="SUBSTRING=STATUS",
-        help="requests whose path?query contains SUBSTRING always answer STATUS (repeatable)",
-    )
-    ap.add_argument("--seed", type=int, default=1, help="seed of the fault RNG")
-    ap.add_argument("--max-seconds", type=float, default=DEFAULT_MAX_SECONDS, help="stop after this long")
-    ap.add_argument("--log", type=Path, help="append 'status host path?query' per request to this file")
-    ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
-    return ap
-
-
-def write_port_file(path: Path, port: int) -> None:
-    """Write the port so a reader never sees a partial file: temp file in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(f"{port}\n")
-    os.replace(tmp, path)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    server = SiteServer(
-        args.root,
-        port=args.port,
-        fail=args.fail,
-        drop=args.drop,
-        truncate=args.truncate,
-        delay=args.delay,
-        fail_first=args.fail_first,
-        fail_paths=dict(args.fail_path),
-        seed=args.seed,
-        max_seconds=args.max_seconds,
-        log_path=args.log,
-        verbose=args.verbose,
-    )
-    # SIGTERM (from a test harness or `kill`) unwinds like Ctrl-C, so the `with` block cleans up.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    with server:
-        if args.port_file is not None:
-            write_port_file(args.port_file, server.port)
-        print(f"serving {args.root} on 127.0.0.1:{server.port}", flush=True)
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            print("siteserver: interrupted, stopping", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

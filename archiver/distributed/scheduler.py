@@ -1,7 +1,7 @@
 """The Redis side of a distributed run: scrapy-redis's scheduler, and how workers join, share and end a run.
 
-Imported only when ``ARCHIVER_REDIS_URL`` is set (``archiver.distributed.RedisAddon`` names it
-in ``SCHEDULER``); nothing else in the project imports Redis.
+Imported only when ``ARCHIVER_REDIS_URL`` is set (``archiver.distributed.addon.RedisAddon`` names
+it in ``SCHEDULER``); nothing else in the project imports scrapy-redis.
 
 The queue and the duplicate filter are scrapy-redis's own (a sorted set of pickled requests and
 a set of request fingerprints). scrapy-redis leaves two things to the project, and this module
@@ -19,27 +19,25 @@ does them:
   ``ARCHIVER_REDIS_IDLE_TIMEOUT`` seconds on end. Until then an idle worker keeps polling the
   queue: another worker's page may still yield new links.
 
-The workers of one run also share the archive's run lock (``SharedRunLock``), which a plain
-run takes exclusively.
+The workers of one run also share the archive's run lock
+(``archiver.distributed.sharedlock.SharedRunLock``), which a plain run takes exclusively.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import socket
 import time
 import uuid
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
-from archiver.distributed import idle_timeout, run_keys
+from archiver.distributed.addon import idle_timeout, run_keys
 
 logger = logging.getLogger(__name__)
 
@@ -302,47 +300,3 @@ end
 return {queued, filtered}
 """
 _SCRIPTS = {"join": JOIN, "beat": BEAT, "quiet": QUIET, "leave": LEAVE, "enqueue": ENQUEUE}
-
-
-class SharedRunLock:
-    """The archive's run lock, shared by the workers of a distributed run.
-
-    ``archiver.lock`` keeps two runs off one archive with an exclusive ``flock``; the workers of
-    one distributed run are one run, so each takes the same lock file *shared*: any number of
-    workers (on one machine, or on several over a filesystem with ``flock``, such as NFSv4)
-    hold it together, while a plain run, which takes it exclusively, can neither start while
-    they work nor be joined by them (both sides exit with code 3, locked).
-    """
-
-    def __init__(self, crawler: Any) -> None:
-        from scrapy import signals
-
-        from archiver import lock
-
-        self.path = lock.lock_path(crawler.settings.get)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
-            os.close(fd)
-            error = lock.LockedError(self.path, holder)
-            from archiver import report
-
-            output = Path(str(crawler.settings.get("ARCHIVER_OUTPUT_DIR") or "output")).expanduser()
-            report.record_locked(output / lock.STATE_FOLDER, error)
-            logger.error("%s", error)
-            raise error from None
-        self.fd: int | None = fd
-        logger.info("sharing the run lock %s with the other workers of the run", self.path)
-        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> SharedRunLock:
-        return cls(crawler)
-
-    def engine_stopped(self) -> None:
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            os.close(fd)  # closing the last descriptor of the file releases the flock

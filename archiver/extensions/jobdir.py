@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from archiver.fsutil import atomic_write, remove_stale_temp_files
+from archiver.store.atomic import atomic_write, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import yaml
 
-from archiver import dates
-from archiver.frontmatter import double_quoted, scalar, word_list
+from archiver.format import dates
+from archiver.format.frontmatter import double_quoted, scalar, word_list
 from archiver.items import Article
 
 # A post id names a file: letters and digits only, and short enough for any file system.

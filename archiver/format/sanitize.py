@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import nh3
 
-from archiver import htmlsource
+from archiver.format import htmlsource
 
 # The markup the site's articles use (and the usual formatting markup of news articles).
 ALLOWED_TAGS = frozenset(nh3.ALLOWED_TAGS) | {

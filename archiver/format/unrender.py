@@ -15,7 +15,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from archiver import htmlsource
+from archiver.format import htmlsource
 
 # Text that Markdown (kramdown's GFM flavour, with typographic quotes) would change or parse.
 _MARKDOWN_ACTIVE = re.compile(

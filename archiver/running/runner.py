@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from archiver.lock import LockedError
+from archiver import settings as defaults
+from archiver.exceptions import LockedError, SettingError, UsageError
+from archiver.store import lock, runlog
+from archiver.store.statedir import STATE_FOLDER
 
 
 class ExitCode(enum.IntEnum):
@@ -23,27 +27,19 @@ class ExitCode(enum.IntEnum):
     USAGE = 64  # EX_USAGE
 
 
-class UsageError(Exception):
-    """A command line the archiver cannot run."""
-
-
-def setting_getter(overrides: dict[str, Any]) -> Any:
+def setting_getter(overrides: dict[str, Any]) -> Callable[[str], Any]:
     """A settings lookup for before Scrapy starts: the command line's overrides, else the defaults."""
-    from archiver import settings as defaults
-
     return lambda name: overrides[name] if name in overrides else getattr(defaults, name, None)
 
 
 def take_lock(overrides: dict[str, Any]) -> Path:
     """Take the run lock before Scrapy even starts: a second run exits at once (``LockedError``)."""
-    from archiver import lock, report
-
     get = setting_getter(overrides)
     path = lock.lock_path(get)
     try:
         return lock.acquire(path)
-    except lock.LockedError as exc:
-        report.record_locked(Path(str(get("ARCHIVER_OUTPUT_DIR") or "output")) / lock.STATE_FOLDER, exc)
+    except LockedError as exc:
+        runlog.record_locked(Path(str(get("ARCHIVER_OUTPUT_DIR") or "output")) / STATE_FOLDER, exc)
         raise
     except OSError as exc:
         raise UsageError(f"cannot take the run lock {path}: {exc.strerror}; check --output and --lock") from None
@@ -51,9 +47,7 @@ def take_lock(overrides: dict[str, Any]) -> Path:
 
 def run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any]) -> tuple[ExitCode, dict[str, Any]]:
     """Run one crawl in this process, holding the run lock; returns the exit code and the crawl's stats."""
-    from archiver import lock
-
-    # A worker of a distributed run shares the lock instead, from Scrapy on (archiver.redisrun.SharedRunLock).
+    # A worker of a distributed run shares the lock instead, from Scrapy on (archiver.distributed.sharedlock).
     key = None if setting_getter(overrides)("ARCHIVER_REDIS_URL") else take_lock(overrides)
     try:
         return _run_crawl(spider, overrides, spider_args)
@@ -68,7 +62,6 @@ def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, An
     # the depth of the stack and the number of modules loaded (tens of ms from inside the engine).
     import scrapy.core.downloader.contextfactory  # noqa: F401
     from scrapy.crawler import CrawlerProcess
-    from scrapy.exceptions import NotConfigured
     from scrapy.utils.project import get_project_settings
     from twisted.python.failure import Failure
 
@@ -93,9 +86,9 @@ def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, An
         stats = {}
     if failure:
         error = failure[0]
-        if isinstance(error, LockedError):
+        if isinstance(error, LockedError | UsageError):
             raise error
-        if isinstance(error, (NotConfigured, ValueError)):
+        if isinstance(error, SettingError):
             raise UsageError(str(error)) from None
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
     if stats.get("finish_reason") not in ("finished", None):

@@ -14,11 +14,11 @@ import logging
 import os
 from pathlib import Path
 
-from archiver import post as postfmt
-from archiver.fsutil import atomic_write, remove_stale_temp_files
-from archiver.index import POST_FOLDERS, ArchiveIndex, Entry
+from archiver.format import post as postfmt
+from archiver.format.slug import is_valid_slug
 from archiver.items import Article
-from archiver.slug import is_valid_slug
+from archiver.store.atomic import atomic_write, remove_stale_temp_files
+from archiver.store.index import POST_FOLDERS, ArchiveIndex, Entry
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""One run at a time: the archive's state folder and the lock that keeps two runs from overlapping.
+"""One run at a time: the flock that keeps two runs from writing one archive.
 
 Cron starts the archiver every few minutes; a long run must not be joined by a
 second one writing the same files. The lock is ``fcntl.flock`` on
@@ -9,45 +9,26 @@ stays (deleting a flock file would let two processes lock two different
 inodes); it only holds the holder's pid and start time, for the message the
 next run prints.
 
-``LockExtension`` takes the lock for every crawl, ``scrapy crawl`` included,
-before any component touches the archive. ``archiver crawl`` takes it even
-earlier (before Scrapy starts) and maps ``LockedError`` to exit code 3; locks
-are re-entrant within a process, so both can ask for the same file.
+``archiver.extensions.lock.LockExtension`` takes the lock for every crawl,
+``scrapy crawl`` included, before any component touches the archive.
+``archiver crawl`` takes it even earlier (before Scrapy starts) and maps
+``LockedError`` to exit code 3; locks are re-entrant within a process, so both
+can ask for the same file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from archiver import config
+from archiver.exceptions import LockedError
+from archiver.store.statedir import STATE_FOLDER
 
-logger = logging.getLogger(__name__)
-
-STATE_FOLDER = ".archiver"
 LOCK_NAME = "lock"
-
-
-class LockedError(RuntimeError):
-    """Another process holds the run lock."""
-
-    def __init__(self, path: Path, holder: str) -> None:
-        who = f" ({holder})" if holder else ""
-        super().__init__(f"another run holds the lock {path}{who}; exiting")
-        self.path = path
-        self.holder = holder
-
-
-def state_dir(settings: Any) -> Path:
-    """``<ARCHIVER_OUTPUT_DIR>/.archiver``, created when missing: runs.jsonl, the lock, the page store."""
-    path = config.output_dir(settings) / STATE_FOLDER
-    path.mkdir(exist_ok=True)
-    return path
 
 
 def lock_path(get: Callable[[str], Any]) -> Path:
@@ -136,30 +117,3 @@ def release(key: Path) -> None:
         return
     del _HELD[key]
     lock.release()
-
-
-class LockExtension:
-    """Holds the run lock from crawler start-up to engine stop; a held lock fails the crawl at once."""
-
-    def __init__(self, crawler: Any) -> None:
-        from scrapy import signals
-
-        self.path = lock_path(crawler.settings.get)
-        try:
-            self.key = acquire(self.path)
-        except LockedError as exc:
-            from archiver import report
-
-            output = Path(str(crawler.settings.get("ARCHIVER_OUTPUT_DIR") or "output")).expanduser()
-            report.record_locked(output / STATE_FOLDER, exc)
-            logger.error("%s", exc)
-            raise
-        logger.info("holding the run lock %s", self.path)
-        crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> LockExtension:
-        return cls(crawler)
-
-    def engine_stopped(self) -> None:
-        release(self.key)

@@ -1,4 +1,4 @@
-"""The run report: one JSON line per run appended to ``<output>/.archiver/runs.jsonl``.
+"""The run log: one JSON line per run appended to ``<output>/.archiver/runs.jsonl``.
 
 What a cron operator needs to see without reading logs: when the run started
 and ended, how many pages it fetched and how many were answered 304, what
@@ -10,33 +10,21 @@ Each line is appended with one ``write`` on an ``O_APPEND`` descriptor, so a
 killed run leaves either its whole line or none; readers (``read_runs``) skip
 a line that does not parse, should a disk ever tear one.
 
-Components that learn of a permanently failed page send ``page_failed``
-(``crawler.signals.send_catch_log(report.page_failed, url=..., reason=...)``);
-spider and pipeline errors and dropped items are collected from Scrapy's own
-signals.
+The line itself is built by ``archiver.extensions.runreport.RunReport`` from the
+crawl's stats; this module only appends and reads lines, and imports no Scrapy.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
-
-from archiver import config
-from archiver.lock import state_dir
-
-logger = logging.getLogger(__name__)
 
 RUNS_FILE = "runs.jsonl"
 MAX_ERRORS = 100  # per run; the count of all of them is kept too
 DROPPED_PREFIX = "archiver/items/dropped/"
-
-# Custom signal: a page failed for good (retries exhausted, or an answer that cannot be used).
-page_failed = object()
 
 
 def now_iso() -> str:
@@ -120,83 +108,3 @@ def summarize(stats: dict[str, Any]) -> dict[str, Any]:
         },
         "failed": n("archiver/pages/failed"),
     }
-
-
-class RunReport:
-    """Collects a run's errors and appends its report line when the spider closes."""
-
-    def __init__(self, crawler: Any) -> None:
-        from scrapy import signals
-
-        self.crawler = crawler
-        self.path = state_dir(crawler.settings) / RUNS_FILE
-        self.root = config.output_dir(crawler.settings)
-        self.errors: list[dict[str, str]] = []
-        self.error_count = 0
-        self.started = now_iso()
-        self.clock = time.monotonic()
-        connect = crawler.signals.connect
-        connect(self.spider_opened, signal=signals.spider_opened)
-        connect(self.spider_error, signal=signals.spider_error)
-        connect(self.item_error, signal=signals.item_error)
-        connect(self.item_dropped, signal=signals.item_dropped)
-        connect(self.page_failed, signal=page_failed)
-        connect(self.spider_closed, signal=signals.spider_closed)
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> RunReport:
-        return cls(crawler)
-
-    def _error(self, url: str | None, error: str) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_ERRORS:
-            self.errors.append({"url": url or "", "error": error})
-
-    def spider_opened(self) -> None:
-        self.started = now_iso()
-        self.clock = time.monotonic()
-
-    def spider_error(self, failure: Any, response: Any) -> None:
-        self._error(getattr(response, "url", None), f"{type(failure.value).__name__}: {failure.value}")
-
-    def item_error(self, item: Any, response: Any, failure: Any) -> None:
-        url = getattr(item, "url", None) or getattr(response, "url", None)
-        self._error(url, f"{type(failure.value).__name__}: {failure.value}")
-
-    def item_dropped(self, item: Any, response: Any, exception: BaseException) -> None:
-        reason = getattr(exception, "reason", None)
-        if reason:  # an article that could not be archived (filters carry no reason)
-            self._error(getattr(exception, "url", None) or getattr(item, "url", None), f"dropped: {exception}")
-
-    def page_failed(self, url: str, reason: str) -> None:
-        self._error(url, reason)
-
-    def spider_closed(self, reason: str) -> None:
-        stats = dict(self.crawler.stats.get_stats())
-        stats["finish_reason"] = reason
-        settings = self.crawler.settings
-        record: dict[str, Any] = {
-            "start": self.started,
-            "end": now_iso(),
-            "duration": round(time.monotonic() - self.clock, 3),
-            "spider": getattr(self.crawler.spider, "name", None),
-            "output": str(self.root),
-            "pid": os.getpid(),
-            "status": status_of(stats),
-            "finish_reason": reason,
-            **summarize(stats),
-            "errors": self.errors,
-            "error_count": self.error_count,
-            "recheck_days": settings.get("ARCHIVER_RECHECK_DAYS"),
-        }
-        window = {
-            "since": settings.get("ARCHIVER_SINCE") or None,
-            "until": settings.get("ARCHIVER_UNTIL") or None,
-            "categories": settings.getlist("ARCHIVER_CATEGORIES") or None,
-        }
-        if any(window.values()):
-            record["window"] = window
-        if settings.get("JOBDIR"):
-            record["jobdir"] = str(settings.get("JOBDIR"))
-        append_line(self.path, record)
-        logger.info("run report appended to %s", self.path)

@@ -20,8 +20,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archiver.fsutil import remove_stale_temp_files
-from archiver.post import POST_FILE
+from archiver.exceptions import LockedError
+from archiver.format import dates
+from archiver.format.post import POST_FILE
+from archiver.store import lock, runlog
+from archiver.store.atomic import remove_stale_temp_files
+from archiver.store.statedir import STATE_FOLDER
 
 logger = logging.getLogger(__name__)
 
@@ -52,21 +56,19 @@ def cutoff_day(keep_days: int, today: dt.date) -> dt.date:
 
 def rotate_archive(root: Path, keep_days: int, *, lock_file: Path | None = None) -> RotateResult:
     """``archiver rotate``: rotation under the run lock (``LockedError`` if taken), with a line in runs.jsonl."""
-    from archiver import dates, lock, report
-
-    state = root / lock.STATE_FOLDER
+    state = root / STATE_FOLDER
     try:
         key = lock.acquire(lock_file or state / lock.LOCK_NAME)
-    except lock.LockedError as exc:
-        report.record_locked(state, exc)
+    except LockedError as exc:
+        runlog.record_locked(state, exc)
         raise
     try:
-        started = report.now_iso()
+        started = runlog.now_iso()
         result = rotate(root, keep_days, dt.datetime.now(dates.BEIJING).date())
         record = {
             "command": "rotate",
             "start": started,
-            "end": report.now_iso(),
+            "end": runlog.now_iso(),
             "keep_days": keep_days,
             "moved": len(result.moved),
             "finished": len(result.finished),
@@ -74,7 +76,7 @@ def rotate_archive(root: Path, keep_days: int, *, lock_file: Path | None = None)
             "conflicts": result.conflicts,
             "status": "error" if result.conflicts else "ok",
         }
-        report.append_line(state / report.RUNS_FILE, record)
+        runlog.append_line(state / runlog.RUNS_FILE, record)
     finally:
         lock.release(key)
     return result

@@ -34,10 +34,18 @@ from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 
-from archiver import dates, sanitize
-from archiver.index import POST_FOLDERS
-from archiver.post import _FRONT, LIQUID, POST_FILE, PostFormatError, split_content, unescape_liquid, unguard_body
-from archiver.slug import is_valid_slug, slugify
+from archiver.format import dates, sanitize
+from archiver.format.post import (
+    _FRONT,
+    LIQUID,
+    POST_FILE,
+    PostFormatError,
+    split_content,
+    unescape_liquid,
+    unguard_body,
+)
+from archiver.format.slug import is_valid_slug, slugify
+from archiver.store.index import POST_FOLDERS
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RAW = re.compile(r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}", re.S)

@@ -1,0 +1,50 @@
+"""``archiver crawl SPIDER``: one incremental run of a spider into the archive (or N workers on one queue)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from archiver.cli.options import add_crawl_options, add_scale_options, crawl_settings, spider_arguments
+from archiver.running.runner import ExitCode, run_crawl, summary, take_lock
+from archiver.store import lock
+
+
+def add_parser(sub: Any) -> None:
+    crawl = sub.add_parser("crawl", help="crawl a site into the archive")
+    crawl.add_argument("spider", help="spider name, e.g. finews")
+    add_crawl_options(crawl)
+    add_scale_options(crawl)
+    crawl.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    spider_args = spider_arguments(args, args.start_url)
+    if args.workers:
+        code, stats = run_workers(args, spider_args)
+    else:
+        code, stats = run_crawl(args.spider, crawl_settings(args), spider_args)
+    print(summary(stats), file=sys.stderr if args.log_file is None else sys.stdout)
+    return code
+
+
+def run_workers(args: argparse.Namespace, spider_args: dict[str, Any]) -> tuple[ExitCode, dict[str, Any]]:
+    """``--workers N``: N worker processes on one Redis queue; this process holds the run lock for them all."""
+    from archiver.running import workers  # only for --workers: it starts processes and a redis-server
+
+    overrides = crawl_settings(args)
+    key = take_lock(overrides)
+    try:
+        code, stats = workers.run_workers(args.spider, overrides, spider_args, workers=args.workers)
+    finally:
+        lock.release(key)
+    workers = [
+        f"{i}: exit {stats[f'archiver/workers/{i}/exit']}, {stats[f'archiver/workers/{i}/pages']} pages"
+        for i in range(1, args.workers + 1)
+        if f"archiver/workers/{i}/exit" in stats
+    ]
+    where = str(stats.get("archiver/workers/redis", ""))
+    where = f"a redis-server started for the run ({where[6:]})" if where.startswith("local ") else where
+    print(f"workers: {'; '.join(workers)}; on {where}", file=sys.stderr if args.log_file is None else sys.stdout)
+    return ExitCode(code), stats

@@ -1,0 +1,54 @@
+"""``archiver rebuild --from-warc DIR``: the posts rebuilt from a WARC capture alone, offline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from archiver.cli.options import add_log_and_setting_options
+from archiver.exceptions import UsageError
+from archiver.running.runner import ExitCode, run_crawl, summary
+
+
+def add_parser(sub: Any) -> None:
+    rebuild = sub.add_parser("rebuild", help="rebuild the posts from WARC files alone (archiver crawl --warc), offline")
+    rebuild.add_argument("--from-warc", required=True, metavar="DIR", help="folder of WARC files, e.g. OUTPUT/warc")
+    rebuild.add_argument("--output", "-o", required=True, help="archive folder to write (best: an empty one)")
+    rebuild.add_argument("--spider", help="spider to replay through (default: the one the WARC files name)")
+    rebuild.add_argument("--start-url", help="where the replayed crawl starts (default: the one the WARC files name)")
+    add_log_and_setting_options(rebuild)
+    rebuild.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> ExitCode:
+    """Replay a WARC capture through the spider and pipelines into ``--output``; no network is used."""
+    from archiver.capture import replay  # imports warcio's readers only when they are used
+
+    warc_dir = Path(args.from_warc)
+    if not warc_dir.is_dir():
+        raise UsageError(f"--from-warc {warc_dir}: no such folder")
+    try:
+        spider, start_url, files = replay.crawl_info(warc_dir)
+    except ImportError:
+        raise UsageError("rebuild needs warcio: pip install 'archiver[warc]'") from None
+    if not files:
+        raise UsageError(f"--from-warc {warc_dir}: no .warc.gz or .warc files")
+    spider = args.spider or spider
+    if not spider:
+        raise UsageError("the WARC files name no spider: pass --spider")
+    overrides = replay.rebuild_settings(warc_dir, Path(args.output))
+    if args.log_file:
+        overrides["LOG_FILE"] = args.log_file
+    if args.log_level:
+        overrides["LOG_LEVEL"] = args.log_level.upper()
+    overrides.update(dict(args.settings))
+    start = args.start_url or start_url
+    code, stats = run_crawl(spider, overrides, {"start_url": start} if start else {})
+    replayed, missing = stats.get("archiver/replay/responses", 0), stats.get("archiver/replay/missing", 0)
+    print(
+        f"{summary(stats)}; rebuilt from {files} WARC files ({replayed} responses replayed, {missing} not captured)",
+        file=sys.stderr if args.log_file is None else sys.stdout,
+    )
+    return code

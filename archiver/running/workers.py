@@ -1,0 +1,167 @@
+"""N worker processes on one Redis queue (``archiver crawl --workers N``): one run, one summary, one exit code.
+
+The workers run the same crawl (``archiver.running.runner.run_crawl``) with ``ARCHIVER_REDIS_URL``
+set, on the Redis given or on a ``redis-server`` started for the run (``LocalRedis``); their stats
+are merged into one summary and their exit codes into the most serious one.
+
+How workers write the archive: all of them write into the same output tree, through the same
+exporter, which writes every file atomically (a temporary name carrying the writer's pid, then
+a rename). A post page is fetched by one worker only, so one post is written by one worker;
+category pages may be written by several, always with the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from archiver.distributed.addon import redact
+from archiver.exceptions import UsageError
+from archiver.running.localredis import LocalRedis, die_with_parent
+from archiver.running.runner import ExitCode, run_crawl
+
+# Stats that are levels, not counts: the merged value is the largest, not the sum.
+_GAUGES = {"archiver/index/posts", "archiver/index/seconds", "memusage/startup", "log_count/max"}
+_SEVERITY = [0, 2, 3, 64, 1]  # OK < PAGES_FAILED < LOCKED < USAGE < ERROR (archiver.running.runner.ExitCode)
+
+
+def merge_stats(per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One run's stats from its workers': counts add up, levels take the largest, times span them all."""
+    merged: dict[str, Any] = {}
+    for stats in per_worker:
+        for key, value in stats.items():
+            if key not in merged:
+                merged[key] = value
+            elif key == "start_time":
+                merged[key] = min(merged[key], value)
+            elif key == "finish_time":
+                merged[key] = max(merged[key], value)
+            elif key == "finish_reason":
+                merged[key] = merged[key] if merged[key] != "finished" else value
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            elif key in _GAUGES or key.endswith("/max") or key.startswith("memusage/"):
+                merged[key] = max(merged[key], value)
+            else:
+                merged[key] = merged[key] + value
+    return merged
+
+
+def merge_codes(codes: Sequence[int]) -> int:
+    """The run's exit code: the most serious of its workers' (a worker killed by a signal is an error)."""
+    known = [code if code in _SEVERITY else 1 for code in codes] or [1]
+    return max(known, key=_SEVERITY.index)
+
+
+def _worker_settings(overrides: dict[str, Any], index: int, count: int, folder: Path) -> dict[str, Any]:
+    settings = dict(overrides)
+    settings.pop("ARCHIVER_REDIS_URL", None)  # passed in the environment: a password stays off command lines
+    # The parent holds the archive's run lock for the whole run; each worker locks a private file.
+    settings["ARCHIVER_LOCK_FILE"] = str(folder / f"worker-{index}.lock")
+    settings.setdefault("LOG_FORMAT", f"%(asctime)s [worker {index}/{count}] [%(name)s] %(levelname)s: %(message)s")
+    # N live progress lines cannot share one terminal: workers log their progress instead.
+    if settings.get("ARCHIVER_PROGRESS", "auto") in ("auto", "tty"):
+        settings["ARCHIVER_PROGRESS"] = "log"
+    return settings
+
+
+def run_workers(
+    spider: str, overrides: dict[str, Any], spider_args: dict[str, Any], *, workers: int, redis: str | None = None
+) -> tuple[int, dict[str, Any]]:
+    """Run ``workers`` crawl processes on one Redis queue; returns the merged exit code and stats."""
+    local: LocalRedis | None = None
+    url = redis or str(overrides.get("ARCHIVER_REDIS_URL") or os.environ.get("ARCHIVER_REDIS_URL") or "")
+    if not url:
+        if not LocalRedis.available():
+            raise UsageError(
+                "--workers needs a Redis: pass --redis URL, or install redis-server (apt-get install redis-server)"
+            )
+        local = LocalRedis()
+        url = local.start()
+    folder = Path(tempfile.mkdtemp(prefix="archiver-workers-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    started = time.monotonic()
+
+    def forward(signum: int, _frame: Any) -> None:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        env = {**os.environ, "ARCHIVER_REDIS_URL": url}
+        for index in range(1, workers + 1):
+            spec = {
+                "spider": spider,
+                "settings": _worker_settings(overrides, index, workers, folder),
+                "spider_args": spider_args,
+                "stats_file": str(folder / f"worker-{index}.stats.json"),
+            }
+            spec_path = folder / f"worker-{index}.json"
+            spec_path.write_text(json.dumps(spec, default=str), encoding="utf-8")
+            command = [sys.executable, "-c", _WORKER_MAIN, str(spec_path)]
+            procs.append(subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent))
+        codes = []
+        for proc in procs:
+            while True:
+                try:
+                    codes.append(proc.wait())
+                    break
+                except KeyboardInterrupt:  # Ctrl-C reached the workers too: wait for their clean stop
+                    forward(signal.SIGINT, None)
+        per_worker = [_read_stats(folder / f"worker-{i}.stats.json") for i in range(1, workers + 1)]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(folder, ignore_errors=True)
+        if local is not None:
+            local.stop()
+    stats = merge_stats([s for s in per_worker if s])
+    stats["elapsed_time_seconds"] = round(time.monotonic() - started, 3)
+    stats["archiver/workers"] = workers
+    stats["archiver/workers/redis"] = f"local {urlsplit(url).hostname}:{urlsplit(url).port}" if local else redact(url)
+    stats["archiver/workers/failed"] = sum(1 for code in codes if code not in (0, 2))
+    for index, (code, worker_stats) in enumerate(zip(codes, per_worker, strict=True), 1):
+        stats[f"archiver/workers/{index}/exit"] = code
+        stats[f"archiver/workers/{index}/pages"] = int(worker_stats.get("downloader/response_count", 0) or 0)
+    return merge_codes(codes), stats
+
+
+def _read_stats(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # the worker died before writing its stats; its exit code says so
+    return data if isinstance(data, dict) else {}
+
+
+_WORKER_MAIN = "import sys; from archiver.running.workers import worker_main; sys.exit(worker_main(sys.argv[1:]))"
+
+
+def worker_main(argv: Sequence[str]) -> int:
+    """One worker of ``run_workers``: the crawl of a spec file, its stats written for the parent."""
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    stats: dict[str, Any] = {}
+    try:
+        code, stats = run_crawl(spec["spider"], spec["settings"], spec["spider_args"])
+    except UsageError as exc:
+        print(f"archiver: {exc}", file=sys.stderr)
+        code = ExitCode.USAGE
+    except Exception as exc:  # the worker's one-line reason; the parent turns it into the run's exit code
+        print(f"archiver: {type(exc).__name__}: {exc}", file=sys.stderr)
+        code = ExitCode.ERROR
+    Path(spec["stats_file"]).write_text(json.dumps(stats, default=str), encoding="utf-8")
+    return int(code)

@@ -1,0 +1,41 @@
+"""Atomic writes and the cleanup of temporary files that dead writers left."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from archiver.store import atomic as fsutil
+
+
+def dead_pid() -> int:
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(child.stdout)
+
+
+def test_atomic_write_leaves_only_the_file(tmp_path: Path) -> None:
+    target = tmp_path / "a.md"
+    fsutil.atomic_write(target, b"one")
+    fsutil.atomic_write(target, b"two", fsync=True)
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.md"]
+
+
+def test_stale_temp_files_of_dead_writers_go_live_and_foreign_ones_stay(tmp_path: Path) -> None:
+    host = fsutil._host()
+    dead, live = dead_pid(), os.getpid()
+    names = {
+        "dead_here": f".a.md.{host}-{dead}.tmp",
+        "legacy_dead": f".b.md.{dead}.tmp",
+        "live_here": f".c.md.{host}-{live}.tmp",
+        "other_machine_fresh": f".d.md.otherhost-{dead}.tmp",
+        "other_machine_old": f".e.md.otherhost-{dead}.tmp",
+    }
+    for name in names.values():
+        (tmp_path / name).write_text("x")
+    old = tmp_path / names["other_machine_old"]
+    os.utime(old, (old.stat().st_atime - 7200, old.stat().st_mtime - 7200))
+    removed = {p.name for p in fsutil.remove_stale_temp_files(tmp_path)}
+    assert removed == {names["dead_here"], names["legacy_dead"], names["other_machine_old"]}
