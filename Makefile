@@ -1,4 +1,4 @@
-# Developer shortcuts. The benchmarks are not part of the test suite: see README-performance.md.
+# Developer shortcuts. The benchmarks are not part of the test suite: see README.md, "Performance".
 PY ?= .venv/bin/python
 
 .PHONY: test lint bench bench-delay bench-50k bench-micro bench-profile bench-chart
@@ -6,10 +6,12 @@ PY ?= .venv/bin/python
 test:
 	$(PY) -m pytest
 
+# ruff, mypy (archiver/, spiders/, pipelines/) and import-linter (the layers and purity contracts in pyproject.toml).
 lint:
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(dir $(PY))lint-imports
 
 # Full crawl + re-run + minimal Scrapy spider + sequential script, on loopback (nginx), N=3,000 and 10,000.
 bench:

@@ -318,7 +318,7 @@ class FinewsSpider(scrapy.Spider):
         """The share page is unreachable: the post is archived from its post page all the same."""
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
         article = kwargs["article"]
-        if is_transient(failure.value):
+        if failure.value is not None and is_transient(failure.value):
             # Not gone, only failing now: a post page body would be archived as known and never
             # corrected, so the post waits for the next run, which fetches both pages again.
             self.logger.warning("share page failed (%s), the post is left for the next run: %s",

@@ -39,12 +39,12 @@ def run_workers(args: argparse.Namespace, spider_args: dict[str, Any]) -> tuple[
         code, stats = workers.run_workers(args.spider, overrides, spider_args, workers=args.workers)
     finally:
         lock.release(key)
-    workers = [
+    lines = [
         f"{i}: exit {stats[f'archiver/workers/{i}/exit']}, {stats[f'archiver/workers/{i}/pages']} pages"
         for i in range(1, args.workers + 1)
         if f"archiver/workers/{i}/exit" in stats
     ]
     where = str(stats.get("archiver/workers/redis", ""))
     where = f"a redis-server started for the run ({where[6:]})" if where.startswith("local ") else where
-    print(f"workers: {'; '.join(workers)}; on {where}", file=sys.stderr if args.log_file is None else sys.stdout)
+    print(f"workers: {'; '.join(lines)}; on {where}", file=sys.stderr if args.log_file is None else sys.stdout)
     return ExitCode(code), stats

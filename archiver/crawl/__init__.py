@@ -1,0 +1,8 @@
+"""Crawl-wide state that the Scrapy components of one crawl share, and how they reach it.
+
+``failures.FailureLog`` and ``incremental.IncrementalState`` are extensions, reached with
+``crawler.get_extension()`` (``state.shared``); ``window`` (the backfill window), ``drops``
+(dropping an item with a reason), ``articleadapter`` (itemadapter support for ``Article``).
+May import Scrapy, ``archiver.config``, ``archiver.store`` and below; never the components
+that use it (extensions, middlewares) nor anything above them.
+"""

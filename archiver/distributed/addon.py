@@ -20,6 +20,7 @@ output folder must be one shared folder (an NFS mount, say).
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -85,11 +86,10 @@ class RedisAddon:
         url = redis_url(settings)
         if not url:
             return
-        try:
-            import redis  # noqa: F401
-            import scrapy_redis  # noqa: F401
-        except ImportError as exc:
-            raise config.SettingError(f"ARCHIVER_REDIS_URL is set but {exc.name} is missing: {INSTALL_HINT}") from None
+        # Looked up, not imported: the scheduler imports them when Scrapy builds it.
+        for name in ("redis", "scrapy_redis"):
+            if importlib.util.find_spec(name) is None:
+                raise config.SettingError(f"ARCHIVER_REDIS_URL is set but {name} is missing: {INSTALL_HINT}")
         if settings.get("JOBDIR"):
             raise config.SettingError("JOBDIR and ARCHIVER_REDIS_URL: the Redis queue replaces JOBDIR; unset one")
         idle_timeout(settings)

@@ -117,23 +117,3 @@ def _page_of(request: Request, response: Response, *, listing: bool) -> StoredPa
 
 def _method_name(func: Any) -> str | None:
     return getattr(func, "__name__", None) if func is not None else None
-
-
-def _page_of(request: Request, response: Response, *, listing: bool) -> StoredPage:
-    headers = {key.decode("latin-1"): [v.decode("latin-1") for v in values] for key, values in response.headers.items()}
-    extra: dict[str, Any] = {}
-    if listing:
-        extra = {
-            "callback": _method_name(request.callback),
-            "errback": _method_name(request.errback),
-            "meta": {
-                k: v
-                for k, v in request.meta.items()
-                if k.startswith("archiver_") and not k.startswith("archiver_store")
-            },
-        }
-    return StoredPage(response.url, response.status, headers, response.body, extra)
-
-
-def _method_name(func: Any) -> str | None:
-    return getattr(func, "__name__", None) if func is not None else None

@@ -1,0 +1,3 @@
+"""Tools over an archive that need no crawl: ``verify`` (lint an archive), ``rotate`` (old posts to
+``old_post/``). May import the store and the format; never Scrapy components.
+"""

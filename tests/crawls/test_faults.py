@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.crawlrun import REPO, SITE_URL, archiver_env, crawl
 
 from archiver.devserver.server import SiteServer
+from tests.crawlrun import REPO, SITE_URL, archiver_env, crawl
 
 SITE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "site"
 # Small pages, short waits: the backoff is exercised, the test stays fast.

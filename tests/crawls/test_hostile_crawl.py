@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.crawlrun import crawl, run_archiver
 
 from archiver.devserver.server import SiteServer
 from archiver.format import sanitize
 from archiver.format.post import parse_post
 from archiver.tools.verify import LAYOUTS
+from tests.crawlrun import crawl, run_archiver
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 

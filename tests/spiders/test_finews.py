@@ -10,9 +10,9 @@ import scrapy
 from scrapy.http import HtmlResponse, Request
 from w3lib.url import canonicalize_url, safe_url_string
 
+from archiver.exceptions import UsageError
 from archiver.format.unrender import source_body
 from archiver.items import Article
-from archiver.exceptions import UsageError
 from spiders.finews import FinewsSpider
 
 SITE = "http://finews.withounder.com"

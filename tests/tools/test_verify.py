@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.crawlrun import run_archiver
 
 from archiver.format.dates import BEIJING
 from archiver.items import Article
 from archiver.store.exporter import ArchiveExporter
 from archiver.tools import verify
+from tests.crawlrun import run_archiver
 
 SHARE = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode="
 
