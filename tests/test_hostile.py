@@ -239,7 +239,6 @@ def test_share_pages_decode_by_header_meta_or_bom(label: str, headers: dict[str,
 def guard() -> Iterator[tuple[PageGuardMiddleware, Any]]:
     defaults = {name: value for name, value in vars(project_settings).items() if name.startswith("ARCHIVER_")}
     crawler = get_crawler(FinewsSpider, {**defaults, "ARCHIVER_RETRY_BACKOFF": 0.0, "EXTENSIONS": {FailureLog: 0}})
-    crawler._apply_settings()  # builds the extensions, as a crawl does before its middlewares
     crawler.spider = FinewsSpider(start_url="http://finews.withounder.com/")
     yield PageGuardMiddleware.from_crawler(crawler), crawler
 
