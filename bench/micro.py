@@ -5,7 +5,7 @@
 One post's pure work, without Scrapy's engine, the network or the disk: parse its post page
 and its share page (spiders/finews.py), run the project's item pipelines except the export
 (validate, normalize, sanitize, ... -- whatever ``ITEM_PIPELINES`` lists), and render the post
-file text and name (archiver/post.py). Pages are the synthetic site's own (demo/render.py),
+file text and name (archiver/format/post.py). Pages are the synthetic site's own (demo/render.py),
 decoded once up front as Scrapy would. Timed by the process's CPU time on one core.
 """
 

@@ -1,7 +1,7 @@
 """Sanitize: nothing an archive publishes can run code or carry markup where the layout prints text.
 
 Bodies keep their exact bytes unless they hold something dangerous (see
-``archiver.sanitize``); titles, tags and category titles are kept free of
+``archiver.format.sanitize``); titles, tags and category titles are kept free of
 markup; a link or footer that leads to ``javascript:`` and the like is left
 out. Everything removed is counted under ``archiver/sanitize/removed/<what>``
 (``tag/script``, ``attribute/onerror``, ``url/javascript``, ...), rewritten

@@ -42,7 +42,7 @@ from archiver.items import Article
 SITE_HOST = "finews.withounder.com"
 SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
 SHARE_PATH = "/html_News/NewsShare.html"
-# A share link as the site writes it, whose infoCode is a post id (archiver.post.POST_ID): taken
+# A share link as the site writes it, whose infoCode is a post id (archiver.format.post.POST_ID): taken
 # as it is, unparsed.
 PLAIN_SHARE_URL = re.compile(
     rf"https?://(?:{'|'.join(re.escape(h) for h in SHARE_HOSTS)}){re.escape(SHARE_PATH)}\?infoCode=[A-Za-z0-9]{{1,120}}"

@@ -105,7 +105,7 @@ def index_at_start(crawler: Any, root: Path) -> ArchiveIndex:
 
 
 def iter_post_files(root: Path) -> Iterator[Entry]:
-    """Post files of ``_posts/`` and ``old_post/``: ``YYYY-MM-DD-<id>.md``, as ``archiver.post.POST_FILE`` says.
+    """Post files of ``_posts/`` and ``old_post/``: ``YYYY-MM-DD-<id>.md``, as ``archiver.format.post.POST_FILE`` says.
 
     String tests instead of the regular expression, and one date object per distinct day: this
     runs once per file of the archive at every start.

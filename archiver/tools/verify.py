@@ -7,7 +7,7 @@ One line per problem, ``<path>: <problem>``; exit 0 only when the archive is cle
   ``layout``/``title``/``date``, a title that YAML does not read as a string, a date whose
   day (Beijing) is not the file name's, a link that names another post id;
 - the same post id twice, in ``_posts/`` or ``old_post/``;
-- bodies with unsafe markup (what ``archiver.sanitize`` removes), titles and tags with markup;
+- bodies with unsafe markup (what ``archiver.format.sanitize`` removes), titles and tags with markup;
 - Liquid that Jekyll would evaluate (``{{``/``{%`` not written as a Liquid output of itself);
 - categories: a value Jekyll splits into several, a category without its page
   ``category/<slug>.html``, a category page with white space in its name or a title that is
