@@ -113,6 +113,7 @@ EXTENSIONS = {
     # First of all: no component may touch the archive while another run holds it.
     "archiver.extensions.lock.LockExtension": -1000,
     # Crawl-wide state the components share (reached with crawler.get_extension()).
+    "archiver.crawl.archive.ArchiveAtStart": -960,
     "archiver.crawl.failures.FailureLog": -950,
     "archiver.crawl.incremental.IncrementalState": -940,
     "archiver.extensions.jobdir.JobDirGuard": -900,

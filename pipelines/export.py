@@ -9,9 +9,10 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
 from archiver import config
+from archiver.crawl.archive import ArchiveAtStart
+from archiver.crawl.state import shared
 from archiver.items import Article
 from archiver.store.exporter import ArchiveExporter
-from archiver.store.index import index_at_start
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class ExportPipeline:
 
     def open_spider(self) -> None:
         self.exporter = ArchiveExporter(self.root, fsync=self.fsync)
-        self.exporter.open(index_at_start(self.crawler, self.root))
+        self.exporter.open(shared(self.crawler, ArchiveAtStart).index(self.root))
         self.stats.set_value("archiver/index/posts", len(self.exporter.index))
         logger.info("archive %s holds %d posts", self.root, len(self.exporter.index))
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 from w3lib.url import safe_url_string
 
 from archiver.crawl.drops import drop
@@ -40,7 +41,7 @@ def clean_line(value: str) -> str:
 
 
 class NormalizePipeline:
-    def __init__(self, stats: Any) -> None:
+    def __init__(self, stats: StatsCollector) -> None:
         self.stats = stats
 
     @classmethod

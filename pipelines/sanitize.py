@@ -17,6 +17,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from archiver.crawl.drops import drop
 from archiver.format import sanitize
@@ -29,7 +30,7 @@ LINK_SCHEMES = frozenset({"http", "https", "ftp", "ftps", "mailto"})
 
 
 class SanitizePipeline:
-    def __init__(self, stats: Any) -> None:
+    def __init__(self, stats: StatsCollector) -> None:
         self.stats = stats
 
     @classmethod

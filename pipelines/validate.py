@@ -6,13 +6,14 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 
 from archiver.crawl.drops import drop
 from archiver.format.post import POST_ID
 
 
 class ValidatePipeline:
-    def __init__(self, stats: Any) -> None:
+    def __init__(self, stats: StatsCollector) -> None:
         self.stats = stats
 
     @classmethod

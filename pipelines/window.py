@@ -15,13 +15,14 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
 
 from archiver.crawl.window import Window
 from archiver.format import dates
 
 
 class WindowPipeline:
-    def __init__(self, stats: Any, window: Window) -> None:
+    def __init__(self, stats: StatsCollector, window: Window) -> None:
         self.stats = stats
         self.window = window
 

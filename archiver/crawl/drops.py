@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scrapy.exceptions import DropItem
+from scrapy.statscollectors import StatsCollector
 
 STAT_PREFIX = "archiver/items/dropped"
 
@@ -18,7 +17,7 @@ class ArticleDropped(DropItem):
         self.url = url
 
 
-def drop(stats: Any, reason: str, detail: str, url: str | None) -> ArticleDropped:
+def drop(stats: StatsCollector, reason: str, detail: str, url: str | None) -> ArticleDropped:
     """Count the drop under ``archiver/items/dropped/<reason>`` and return the exception to raise."""
     stats.inc_value(f"{STAT_PREFIX}/{reason}")
     stats.inc_value(STAT_PREFIX)

@@ -32,8 +32,10 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 from archiver import config
+from archiver.crawl.archive import ArchiveAtStart
+from archiver.crawl.state import shared
 from archiver.crawl.window import Window, beijing_today, parse_day
-from archiver.store.index import ArchiveIndex, index_at_start
+from archiver.store.index import ArchiveIndex
 from archiver.store.pagestore import LISTING, PageStore
 
 logger = logging.getLogger(__name__)
@@ -78,7 +80,7 @@ class IncrementalState:
         self.store.open()
         self.cutoff = beijing_today() - dt.timedelta(days=self.recheck_days)
         if self.enabled:
-            self.index = index_at_start(self.crawler, self.root)
+            self.index = shared(self.crawler, ArchiveAtStart).index(self.root)
             logger.info(
                 "incremental: %d archived posts indexed in %.3f s; posts dated before %s are not fetched again",
                 len(self.index),

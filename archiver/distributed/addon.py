@@ -61,7 +61,7 @@ def idle_timeout(settings: BaseSettings) -> float:
     return value
 
 
-def run_keys(settings: Any, spider: str) -> dict[str, str]:
+def run_keys(settings: BaseSettings | dict[str, Any], spider: str) -> dict[str, str]:
     """The Redis keys of a run of ``spider``: ``ARCHIVER_REDIS_KEY`` (``archiver:<spider>``) plus a suffix."""
     template = str(settings.get("ARCHIVER_REDIS_KEY") or "archiver:%(spider)s")
     try:

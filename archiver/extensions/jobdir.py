@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
 from archiver.store.atomic import atomic_write, remove_stale_temp_files
 
@@ -31,9 +34,7 @@ class JobDirGuard:
     MARKER = "archiver-running"
     STATE = ("requests.queue", "requests.seen", "spider.state")
 
-    def __init__(self, crawler: Any, jobdir: Path) -> None:
-        from scrapy import signals
-
+    def __init__(self, crawler: Crawler, jobdir: Path) -> None:
         self.crawler = crawler
         self.jobdir = jobdir
         jobdir.mkdir(parents=True, exist_ok=True)
@@ -47,9 +48,7 @@ class JobDirGuard:
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> JobDirGuard:
-        from scrapy.exceptions import NotConfigured
-
+    def from_crawler(cls, crawler: Crawler) -> JobDirGuard:
         jobdir = crawler.settings.get("JOBDIR")
         if not jobdir:
             raise NotConfigured("no JOBDIR")

@@ -20,6 +20,11 @@ import sys
 import time
 from typing import IO, Any
 
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.asyncio import create_looping_call
+
 from archiver import config
 
 logger = logging.getLogger(__name__)
@@ -61,9 +66,7 @@ class _ClearLine(logging.Filter):
 
 
 class Progress:
-    def __init__(self, crawler: Any, mode: str, interval: float, stream: IO[str]) -> None:
-        from scrapy import signals
-
+    def __init__(self, crawler: Crawler, mode: str, interval: float, stream: IO[str]) -> None:
         self.crawler = crawler
         self.mode = mode
         self.interval = interval
@@ -76,9 +79,7 @@ class Progress:
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> Progress:
-        from scrapy.exceptions import NotConfigured
-
+    def from_crawler(cls, crawler: Crawler) -> Progress:
         settings = crawler.settings
         mode = str(settings.get("ARCHIVER_PROGRESS") or "auto").lower()
         if mode not in MODES:
@@ -104,8 +105,6 @@ class Progress:
         return progress_line(self.crawler.stats.get_stats(), self.queued(), time.monotonic() - self.started)
 
     def spider_opened(self) -> None:
-        from scrapy.utils.asyncio import create_looping_call
-
         self.started = time.monotonic()
         if self.mode == "tty":
             for handler in logging.getLogger().handlers:

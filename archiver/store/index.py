@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 POST_FOLDERS = ("_posts", "old_post")
 
@@ -88,20 +86,6 @@ class ArchiveIndex:
         index.entries = dict(self.entries)
         index.duplicates = list(self.duplicates)
         return index
-
-
-def index_at_start(crawler: Any, root: Path) -> ArchiveIndex:
-    """The archive as it was when ``crawler``'s crawl started: scanned once, a copy for each caller.
-
-    The exporter and the incremental components both start from it; each keeps its own copy,
-    since what the exporter adds during the run must not look archived-before to the others.
-    """
-    cache: dict[Path, ArchiveIndex] = crawler.__dict__.setdefault("archiver_start_index", {})
-    if root not in cache:
-        started = time.perf_counter()
-        cache[root] = ArchiveIndex.scan(root)
-        crawler.stats.set_value("archiver/index/seconds", round(time.perf_counter() - started, 4))
-    return cache[root].copy()
 
 
 def iter_post_files(root: Path) -> Iterator[Entry]:
