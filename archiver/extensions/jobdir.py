@@ -51,7 +51,7 @@ class JobDirGuard:
     def from_crawler(cls, crawler: Crawler) -> JobDirGuard:
         jobdir = crawler.settings.get("JOBDIR")
         if not jobdir:
-            raise NotConfigured("no JOBDIR")
+            raise NotConfigured("no JOBDIR; set it (--jobdir DIR) to keep a backfill's queue across stops")
         return cls(crawler, Path(str(jobdir)))
 
     def clear(self) -> None:

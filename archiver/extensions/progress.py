@@ -88,7 +88,7 @@ class Progress:
         if mode == "auto":
             mode = "tty" if stream.isatty() else "log"
         if mode == "off":
-            raise NotConfigured("ARCHIVER_PROGRESS=off")
+            raise NotConfigured("ARCHIVER_PROGRESS=off; set it to auto, tty or log (--progress) for progress output")
         interval = 1.0 if mode == "tty" else settings.getfloat("ARCHIVER_PROGRESS_INTERVAL")
         if interval <= 0:
             raise config.SettingError("ARCHIVER_PROGRESS_INTERVAL must be a positive number of seconds")
