@@ -7,15 +7,49 @@ a paragraph of links); everything else stays as the HTML block it is, which
 kramdown passes through. A block is written as Markdown only when its text
 holds nothing that Markdown would read differently, so the round trip never
 changes what the page shows.
+
+Where the page cannot tell two sources apart, the source is the one the site's
+generator wrote (its versions: ``archiver.post``, "Source forms"):
+
+- the elements of one HTML block are written on one line, with nothing between
+  them: the generator wrote the article's HTML as the API returned it, on one
+  line (kramdown puts every block element of it on a line of its own);
+- an ``&`` in an attribute value is written as the article's HTML has it, bare
+  (kramdown writes ``&amp;`` for both), unless the HTML parser could read an
+  entity there;
+- a paragraph of plain lines is written as those lines (early media posts:
+  ``simtitle + "\n" + simdigest``);
+- ``source_form`` names the generator version a post page stands for, from what
+  the page shows: the footer's links, a plain digest or a ``> digest``, and the
+  day. The plain-digest ``emnews`` versions ran on 2021-12-08 only:
+
+  ======================================================  ================
+  the page of a 2021-12-08 ``emnews`` post, plain digest  form
+  ======================================================  ================
+  footer ``./emnews/`` or ``../emnews/`` (relative)       ``early-bare``
+  footer ``//finews.withounder.com/…`` on two lines       ``early-bare``
+  footer ``//finews.zning.me/…`` on two lines             ``early-offset``
+  footer ``…｜…`` (get_emnews.py, early afternoon)         ``early-offset``
+  no footer, or any other                                 ``early-offset``
+  ======================================================  ================
+
+  The footers of two lines, relative or absolute, were written only by the
+  versions before the offset; ``｜`` first without, then (for the rest of the
+  plain-digest period) with ``+0800``, and both a morning version without
+  footer and the ``zning.me`` one appended it too: where the page fits a version
+  with and one without, the later one, which rewrote every post still in its
+  feed, is taken. Every other page is in the archive's own form (None).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import html.entities
 import re
 from dataclasses import dataclass
 
-from archiver import htmlsource
+from archiver import dates, htmlsource
 
 # Text that Markdown (kramdown's GFM flavour, with typographic quotes) would change or parse.
 _MARKDOWN_ACTIVE = re.compile(
@@ -27,6 +61,27 @@ _AUTOLINK_URL = re.compile(r"^[a-z][a-z0-9+.-]*:[^<>\s]*$", re.I)
 _NOT_IN_MARKDOWN_URL = re.compile(r"[\s()<>]")
 
 
+# A start tag as kramdown writes it: attribute values double-quoted, with `<`, `>` and `"` escaped.
+_START_TAG = re.compile(r"<[A-Za-z][^<>]*>")
+_AMP = re.compile(r"&amp;(?=(#?[A-Za-z0-9]*)(;?))")
+# Entities an HTML parser reads without a `;` (e.g. `&copy`): after them `&amp;` stays.
+_LEGACY_ENTITIES = tuple(sorted(name for name in html.entities.html5 if not name.endswith(";")))
+
+
+def _bare_amp(match: re.Match[str]) -> str:
+    word, semicolon = match.group(1), match.group(2)
+    if semicolon or word.startswith(_LEGACY_ENTITIES) or word.startswith("#"):
+        return match.group()
+    return "&"
+
+
+def bare_attribute_amps(fragment: str) -> str:
+    """``fragment`` with every ``&amp;`` of its start tags' attributes written ``&``, where that reads the same."""
+    if "&amp;" not in fragment:
+        return fragment
+    return _START_TAG.sub(lambda tag: _AMP.sub(_bare_amp, tag.group()), fragment)
+
+
 @dataclass(frozen=True)
 class Unrendered:
     body: str
@@ -36,6 +91,11 @@ class Unrendered:
 
 def _is_plain(text: str) -> bool:
     return bool(text) and "\n" not in text and _MARKDOWN_ACTIVE.search(text) is None
+
+
+def _is_plain_lines(text: str) -> bool:
+    """A paragraph kramdown renders from these lines as they are (it keeps a line break as one)."""
+    return all(_is_plain(line) for line in text.split("\n"))
 
 
 def _anchors(inner: str) -> list[tuple[str, str]] | None:
@@ -83,7 +143,7 @@ def _footer(span: htmlsource.Span, text: str) -> str | None:
 def _block(span: htmlsource.Span, text: str) -> str:
     """One top-level block in source form."""
     inner = span.inner(text)
-    if span.name == "p" and not span.attrs_text.strip() and _is_plain(inner):
+    if span.name == "p" and not span.attrs_text.strip() and _is_plain_lines(inner):
         return inner
     if span.name == "blockquote":
         paragraphs = [
@@ -95,7 +155,7 @@ def _block(span: htmlsource.Span, text: str) -> str:
             para = paragraphs[0][3]
             if para.name == "p" and not para.attrs_text.strip() and _is_plain(para.inner(text)):
                 return "> " + para.inner(text)
-    return span.outer(text)
+    return bare_attribute_amps(span.outer(text))
 
 
 @dataclass(frozen=True)
@@ -171,10 +231,101 @@ def source_body(body_html: str) -> str:
         start, stop, span = group[0]
         if len(group) == 1 and span is not None:
             parts.append(_block(span, body_html))
+        elif all(_starts_html_block(member, body_html) for member in group):
+            # One HTML block: the generator wrote it on one line, as the API returned it.
+            parts.append(bare_attribute_amps("".join(body_html[begin:end] for begin, end, _ in group)))
         else:
             # kramdown never leaves text at the top level; a page that does keeps it as it was.
             parts.append(body_html[start : group[-1][1]].strip())
     return "\n\n".join(parts)
+
+
+# kramdown's HTML_SPAN_ELEMENTS: a line that starts with one of these is a paragraph, not an HTML block.
+_SPAN_ELEMENTS = frozenset(
+    [
+        "a",
+        "abbr",
+        "acronym",
+        "b",
+        "big",
+        "bdo",
+        "br",
+        "button",
+        "cite",
+        "code",
+        "del",
+        "dfn",
+        "em",
+        "i",
+        "img",
+        "input",
+        "ins",
+        "kbd",
+        "label",
+        "mark",
+        "option",
+        "q",
+        "rb",
+        "rbc",
+        "rp",
+        "rt",
+        "rtc",
+        "ruby",
+        "samp",
+        "select",
+        "small",
+        "span",
+        "strike",
+        "strong",
+        "sub",
+        "sup",
+        "textarea",
+        "tt",
+        "u",
+        "var",
+    ]
+)
+
+
+def _starts_html_block(member: tuple[int, int, htmlsource.Span | None], text: str) -> bool:
+    """Whether kramdown reads this element, written where the previous one ends, as (part of) an HTML block."""
+    begin, end, span = member
+    if span is None:
+        # A comment (kramdown passes a block-level comment through as it is).
+        return text.startswith("<!--", begin) and text.endswith("-->", begin, end)
+    return span.closed and span.name.lower() not in _SPAN_ELEMENTS
+
+
+# The only day the plain-digest `emnews` versions of the site's generator ran (Beijing).
+PLAIN_DIGEST_DAY = dt.date(2021, 12, 8)
+_FOOTER_HREF = re.compile(r"\]\(([^()\s]*)\)")
+
+
+def source_form(
+    body: str, link: str | None, footer: str | None, category: str | None, shown: dt.datetime | str | None
+) -> str | None:
+    """The source form (``archiver.post.SOURCE_FORMS``) of the generator version a post page stands for.
+
+    ``body``, ``link`` and ``footer`` are the page's content in source form (``unrender``),
+    ``category`` the post's slug, ``shown`` the time the page shows (Beijing).
+    """
+    if category != "emnews" or not link or body.startswith(">") or "\n\n" in body:
+        return None
+    if isinstance(shown, str):
+        try:
+            shown = dates.parse_time(shown)
+        except dates.DateError:
+            return None
+    if not isinstance(shown, dt.datetime):
+        return None
+    hrefs = _FOOTER_HREF.findall(footer or "")
+    two_lines = footer is not None and "\n" in footer and "｜" not in footer
+    relative = bool(hrefs) and all(href.startswith(("./", "../")) for href in hrefs)
+    withounder = bool(hrefs) and all(href.startswith("//finews.withounder.com/") for href in hrefs)
+    form = "early-bare" if relative or (two_lines and withounder) else "early-offset"
+    # The day the generator wrote: a bare date names its instant in UTC, shown 8 hours later.
+    written = shown.astimezone(dt.UTC) if form == "early-bare" else dates.beijing(shown)
+    return form if written.date() == PLAIN_DIGEST_DAY else None
 
 
 def unrender(fragment: str) -> Unrendered:
