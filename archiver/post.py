@@ -31,42 +31,40 @@ Source forms: how each version of the site's generator wrote a post
 The site's generator (the scripts of ``zning1994/finews`` run by GitHub
 Actions every few minutes) wrote every post as one string concatenation, so
 its versions differ only in a few bytes. A post page shows most of them
-(footer links, a ``> digest`` blockquote or a plain digest paragraph); two
-never show, and ``SOURCE_FORMS`` names the combinations a post file can have:
+(the footer's links, a ``> digest`` blockquote or a plain digest paragraph, the
+article's HTML); two never show, and ``SOURCE_FORMS`` names the combinations:
 
-========================  ==========  =================  =====================================
-form                      blank line  date               written by
-                          after
-                          ``---``
-========================  ==========  =================  =====================================
-``None`` (the archive's)  no          ``… +0800``        every version from 2021-12-08
-                                                         afternoon on: ``emnews`` posts
-                                                         ``---\n> digest\n\n<content>…``
-                                                         (get_emnews.py with ``content``,
-                                                         then get_news_with__threads.py),
-                                                         media posts ``---\n<text>…``
-                                                         (get_emnews_2.py and later)
-``early-offset``          yes         ``… +0800``        2021-12-08, the plain-digest
-                                                         ``emnews`` versions that appended
-                                                         ``+0800``: ``---\n\n<digest>``,
-                                                         ``<url>``, footer ``｜`` (get_emnews.py
-                                                         of the early afternoon) or none or
-                                                         ``//finews.zning.me/…`` links on two
-                                                         lines (the morning's +0800 version)
-``early-bare``            yes         bare (UTC wall     2021-12-08, the plain-digest
-                                      time, see          ``emnews`` versions before the offset:
-                                      ``archiver.dates``) footers ``./emnews/``, ``../emnews/``
-                                                         or ``//finews.withounder.com/…``
-                                                         links on two lines, and the first
-                                                         ``｜`` version
-``bare``                  no          bare               no generator version; read from other
-                                                         archives so that every file round-trips
-========================  ==========  =================  =====================================
+================  ===========  ==========  ==============================================
+form              blank line   date        generator versions, and when they ran
+                  after ---
+================  ===========  ==========  ==============================================
+None (the         no           ``+0800``   from 2021-12-08 afternoon on: ``emnews`` posts
+archive's own)                             ``---\n> <digest>\n\n<content>\n\n<url>\n\n<footer>``
+                                           (get_emnews.py with ``content``, then
+                                           get_news_with__threads.py), media posts
+                                           ``---\n<text>\n\n<share url>\n\n<footer>``
+                                           (get_emnews_2.py: ``simtitle\nsimdigest``, and
+                                           every later script)
+``early-offset``  yes          ``+0800``   2021-12-08, the plain-digest ``emnews`` versions
+                                           that appended ``+0800`` (get_emnews.py with
+                                           ``---\n\n<digest>``, early afternoon; a morning
+                                           one too): ``---\n\n<digest>\n\n<url>`` and
+                                           a footer (``｜`` or on two lines) or none
+``early-bare``    yes          bare        2021-12-08 from the first run (10:20), the
+                                           plain-digest versions before the offset (the
+                                           first get_emnews.py): the same, the date
+                                           ``YYYY-MM-DD HH:MM:SS`` with no offset, which
+                                           YAML and Jekyll read as UTC (``archiver.dates``)
+``bare``          no           bare        no generator version; other archives' files,
+                                           read so that every file round-trips
+================  ===========  ==========  ==============================================
 
 Which form a post page stands for is decided by ``archiver.unrender.source_form``
-from what the page shows; ``render_post`` writes the form's bytes and
-``parse_post`` reads the form back from a file, so ``render_post(parse_post(t)) == t``
-for the files of every form.
+from what the page shows; ``render_post`` writes the form's bytes (and
+``post_filename`` the day of a bare date, as the generator named its files) and
+``parse_post`` reads the form back, so ``render_post(parse_post(t)) == t`` for
+the files of every form. Never reproduced: the generator's defects (SITE.md),
+nor the file of one version that began with a blank line (no front matter).
 """
 
 from __future__ import annotations

@@ -19,26 +19,25 @@ generator wrote (its versions: ``archiver.post``, "Source forms"):
   entity there;
 - a paragraph of plain lines is written as those lines (early media posts:
   ``simtitle + "\n" + simdigest``);
-- ``source_form`` names the generator version a post page stands for, from what
-  the page shows: the footer's links, a plain digest or a ``> digest``, and the
-  day. The plain-digest ``emnews`` versions ran on 2021-12-08 only:
+- ``source_form`` names the generator version a post page stands for. The
+  plain-digest ``emnews`` versions (``---\n\n<digest>\n\n<url>`` and a footer,
+  or none) ran on 2021-12-08 only, from the generator's first run (its first
+  posts are of 10:18) to the afternoon (its last plain-digest posts are of
+  15:46). Those before the offset wrote the API's Beijing time bare: Jekyll read
+  it as UTC, so their posts show their time 8 hours late, 18:00 or later; the
+  versions that appended ``+0800`` show it as it was, before 18:00. So the
+  ``<small>`` time of a plain-digest page decides (whatever its footer: both
+  kinds of version wrote ``｜`` and two-line footers):
 
-  ======================================================  ================
-  the page of a 2021-12-08 ``emnews`` post, plain digest  form
-  ======================================================  ================
-  footer ``./emnews/`` or ``../emnews/`` (relative)       ``early-bare``
-  footer ``//finews.withounder.com/…`` on two lines       ``early-bare``
-  footer ``//finews.zning.me/…`` on two lines             ``early-offset``
-  footer ``…｜…`` (get_emnews.py, early afternoon)         ``early-offset``
-  no footer, or any other                                 ``early-offset``
-  ======================================================  ================
+  ===============================================  ================
+  the page of a plain-digest ``emnews`` post       form
+  ===============================================  ================
+  shows 2021-12-08 18:00 to 2021-12-09 07:59       ``early-bare``
+  shows 2021-12-08 00:00 to 17:59                  ``early-offset``
+  any other time                                   None
+  ===============================================  ================
 
-  The footers of two lines, relative or absolute, were written only by the
-  versions before the offset; ``｜`` first without, then (for the rest of the
-  plain-digest period) with ``+0800``, and both a morning version without
-  footer and the ``zning.me`` one appended it too: where the page fits a version
-  with and one without, the later one, which rewrote every post still in its
-  feed, is taken. Every other page is in the archive's own form (None).
+  Every other page is in the archive's own form (None).
 """
 
 from __future__ import annotations
@@ -242,49 +241,10 @@ def source_body(body_html: str) -> str:
 
 # kramdown's HTML_SPAN_ELEMENTS: a line that starts with one of these is a paragraph, not an HTML block.
 _SPAN_ELEMENTS = frozenset(
-    [
-        "a",
-        "abbr",
-        "acronym",
-        "b",
-        "big",
-        "bdo",
-        "br",
-        "button",
-        "cite",
-        "code",
-        "del",
-        "dfn",
-        "em",
-        "i",
-        "img",
-        "input",
-        "ins",
-        "kbd",
-        "label",
-        "mark",
-        "option",
-        "q",
-        "rb",
-        "rbc",
-        "rp",
-        "rt",
-        "rtc",
-        "ruby",
-        "samp",
-        "select",
-        "small",
-        "span",
-        "strike",
-        "strong",
-        "sub",
-        "sup",
-        "textarea",
-        "tt",
-        "u",
-        "var",
-    ]
-)
+    ("a", "abbr", "acronym", "b", "big", "bdo", "br", "button", "cite", "code", "del", "dfn", "em", "i", "img",
+     "input", "ins", "kbd", "label", "mark", "option", "q", "rb", "rbc", "rp", "rt", "rtc", "ruby", "samp",
+     "select", "small", "span", "strike", "strong", "sub", "sup", "textarea", "tt", "u", "var")
+)  # fmt: skip
 
 
 def _starts_html_block(member: tuple[int, int, htmlsource.Span | None], text: str) -> bool:
@@ -296,9 +256,13 @@ def _starts_html_block(member: tuple[int, int, htmlsource.Span | None], text: st
     return span.closed and span.name.lower() not in _SPAN_ELEMENTS
 
 
-# The only day the plain-digest `emnews` versions of the site's generator ran (Beijing).
-PLAIN_DIGEST_DAY = dt.date(2021, 12, 8)
-_FOOTER_HREF = re.compile(r"\]\(([^()\s]*)\)")
+# The plain-digest `emnews` versions of the site's generator ran on 2021-12-08 only, from its first run
+# (its first posts are of 10:18, Beijing) to the afternoon (its last plain-digest posts are of 15:46).
+# Those that wrote the date without offset published each post at its Beijing time read as UTC:
+# 8 hours late, so their posts show 18:00 or later; those that appended `+0800` show their time, before 18:00.
+PLAIN_DIGEST_START = dt.datetime(2021, 12, 8, 0, 0, tzinfo=dates.BEIJING)
+PLAIN_DIGEST_BARE_FROM = dt.datetime(2021, 12, 8, 18, 0, tzinfo=dates.BEIJING)
+PLAIN_DIGEST_END = dt.datetime(2021, 12, 9, 8, 0, tzinfo=dates.BEIJING)
 
 
 def source_form(
@@ -309,6 +273,8 @@ def source_form(
     ``body``, ``link`` and ``footer`` are the page's content in source form (``unrender``),
     ``category`` the post's slug, ``shown`` the time the page shows (Beijing).
     """
+    # Only the plain-digest versions wrote a post otherwise than the archive does: their posts are
+    # an `emnews` digest paragraph and its link (a `> digest` blockquote came with the later versions).
     if category != "emnews" or not link or body.startswith(">") or "\n\n" in body:
         return None
     if isinstance(shown, str):
@@ -316,16 +282,9 @@ def source_form(
             shown = dates.parse_time(shown)
         except dates.DateError:
             return None
-    if not isinstance(shown, dt.datetime):
+    if not isinstance(shown, dt.datetime) or not PLAIN_DIGEST_START <= shown < PLAIN_DIGEST_END:
         return None
-    hrefs = _FOOTER_HREF.findall(footer or "")
-    two_lines = footer is not None and "\n" in footer and "｜" not in footer
-    relative = bool(hrefs) and all(href.startswith(("./", "../")) for href in hrefs)
-    withounder = bool(hrefs) and all(href.startswith("//finews.withounder.com/") for href in hrefs)
-    form = "early-bare" if relative or (two_lines and withounder) else "early-offset"
-    # The day the generator wrote: a bare date names its instant in UTC, shown 8 hours later.
-    written = shown.astimezone(dt.UTC) if form == "early-bare" else dates.beijing(shown)
-    return form if written.date() == PLAIN_DIGEST_DAY else None
+    return "early-bare" if shown >= PLAIN_DIGEST_BARE_FROM else "early-offset"
 
 
 def unrender(fragment: str) -> Unrendered:
