@@ -139,10 +139,11 @@ def _footer(span: htmlsource.Span, text: str) -> str | None:
     return out
 
 
-def _block(span: htmlsource.Span, text: str) -> str:
-    """One top-level block in source form."""
+def _block(span: htmlsource.Span, text: str, article_html: bool = False) -> str:
+    """One top-level block in source form (``article_html``: a one-line paragraph was the article's HTML)."""
     inner = span.inner(text)
-    if span.name == "p" and not span.attrs_text.strip() and _is_plain_lines(inner):
+    plain = span.name == "p" and not span.attrs_text.strip() and _is_plain_lines(inner)
+    if plain and ("\n" in inner or not article_html):
         return inner
     if span.name == "blockquote":
         paragraphs = [
@@ -208,13 +209,15 @@ def split_tail(fragment: str) -> Tail:
     return Tail(body_html=rest, link=link, footer=footer)
 
 
-def source_body(body_html: str) -> str:
+def source_body(body_html: str, article_html: bool = False) -> str:
     """Post source of a rendered body (without its link and footer).
 
     kramdown writes a blank line between the blocks it renders from Markdown, and keeps the
     elements of one HTML block on consecutive lines. So elements that follow each other without
-    a blank line came from one HTML block of the source and stay one HTML block, as they are;
-    a block on its own goes back to Markdown when that renders the same.
+    a blank line came from one HTML block of the source and stay one HTML block, on one line;
+    a block on its own goes back to Markdown when that renders the same, unless ``article_html``
+    says the body is an article's HTML (the generator's API text), where a lone one-line paragraph
+    stays the ``<p>`` it was.
     """
     groups: list[list[tuple[int, int, htmlsource.Span | None]]] = []
     previous_stop = None
@@ -229,7 +232,7 @@ def source_body(body_html: str) -> str:
     for group in groups:
         start, stop, span = group[0]
         if len(group) == 1 and span is not None:
-            parts.append(_block(span, body_html))
+            parts.append(_block(span, body_html, article_html))
         elif all(_starts_html_block(member, body_html) for member in group):
             # One HTML block: the generator wrote it on one line, as the API returned it.
             parts.append(bare_attribute_amps("".join(body_html[begin:end] for begin, end, _ in group)))
@@ -285,6 +288,16 @@ def source_form(
     if not isinstance(shown, dt.datetime) or not PLAIN_DIGEST_START <= shown < PLAIN_DIGEST_END:
         return None
     return "early-bare" if shown >= PLAIN_DIGEST_BARE_FROM else "early-offset"
+
+
+def is_article_html(body_html: str, link: str | None, category: str | None) -> bool:
+    """Whether a rendered body (without link and footer) is the article's HTML the generator got from its API.
+
+    Every generator version wrote a link after the body; all but the plain-digest ``emnews``
+    ones (a digest paragraph, no blockquote) and get_emnews_2.py (``simtitle\nsimdigest``, a
+    paragraph of two lines, kept as lines) wrote the API's HTML, after a ``> digest`` on ``emnews`` posts.
+    """
+    return bool(link) and not (category == "emnews" and not body_html.lstrip().startswith("<blockquote"))
 
 
 def unrender(fragment: str) -> Unrendered:

@@ -35,7 +35,7 @@ from archiver.middlewares import failure_log, is_transient
 from archiver.post import POST_ID
 from archiver.sanitize import text_to_html
 from archiver.slug import slugify
-from archiver.unrender import source_body, source_form, split_tail
+from archiver.unrender import is_article_html, source_body, source_form, split_tail
 
 SITE_HOST = "finews.withounder.com"
 SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
@@ -242,7 +242,7 @@ class FinewsSpider(scrapy.Spider):
     @staticmethod
     def body_from_page(article: Article, body_html: str) -> None:
         """The body rebuilt from the post page, in the source form of the generator version the page shows."""
-        article.body = source_body(body_html)
+        article.body = source_body(body_html, is_article_html(body_html, article.link, article.category))
         article.body_source = "page"
         article.source_form = source_form(article.body, article.link, article.footer, article.category, article.date)
 
