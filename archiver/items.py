@@ -36,3 +36,6 @@ class Article:
     # "share" when the body was cut from the share page (exact), "page" when rebuilt from the post page.
     body_source: str | None = None
     layout: str = "post"
+    # The source form of the site generator's version that wrote the post (``archiver.post.SOURCE_FORMS``):
+    # None is the archive's own layout, the form of every version from 2021-12-08 afternoon on.
+    source_form: str | None = None

@@ -36,7 +36,7 @@ from archiver.format import dates, htmlsource
 from archiver.format.post import POST_ID
 from archiver.format.sanitize import text_to_html
 from archiver.format.slug import slugify
-from archiver.format.unrender import source_body, split_tail
+from archiver.format.unrender import is_article_html, source_body, source_form, split_tail
 from archiver.items import Article
 
 SITE_HOST = "finews.withounder.com"
@@ -220,7 +220,7 @@ class FinewsSpider(scrapy.Spider):
             shared(self.crawler, FailureLog).refused(share_url, "bad_info_code", "the infoCode is not [A-Za-z0-9]+")
             share_url = None
         if share_url is None:
-            article.body = source_body(body_html)
+            self.body_from_page(article, body_html)
             yield article
             return
         article.share_url = share_url
@@ -238,8 +238,15 @@ class FinewsSpider(scrapy.Spider):
     def article_from_post_page(self, text: str, url: str) -> Article:
         """The article of a post page alone, its body rebuilt from the rendered page."""
         article, body_html = self.post_page(text, url)
-        article.body = source_body(body_html)
+        self.body_from_page(article, body_html)
         return article
+
+    @staticmethod
+    def body_from_page(article: Article, body_html: str) -> None:
+        """The body rebuilt from the post page, in the source form of the generator version the page shows."""
+        article.body = source_body(body_html, is_article_html(body_html, article.link, article.category))
+        article.body_source = "page"
+        article.source_form = source_form(article.body, article.link, article.footer, article.category, article.date)
 
     def post_page(self, text: str, url: str) -> tuple[Article, str]:
         """The article of a post page without its body, and the rendered body (between title and tags)."""
@@ -311,7 +318,7 @@ class FinewsSpider(scrapy.Spider):
             and self.apply_share_page(article, response.text)
         )
         if not exact and body_html is not None:
-            article.body = source_body(body_html)
+            self.body_from_page(article, body_html)
         yield article
 
     def share_failed(self, failure: Failure) -> Iterator[Article]:
@@ -325,7 +332,7 @@ class FinewsSpider(scrapy.Spider):
                                 failure.getErrorMessage(), article.share_url)  # fmt: skip
             return
         if kwargs.get("body_html") is not None:
-            article.body = source_body(kwargs["body_html"])
+            self.body_from_page(article, kwargs["body_html"])
         self.logger.warning(
             "share page failed (%s), keeping the post page body: %s", failure.getErrorMessage(), article.share_url
         )
@@ -431,7 +438,7 @@ class FinewsSpider(scrapy.Spider):
             elif result.callback == self.parse_share:
                 found = result.cb_kwargs["article"]
                 if not self.apply_share_page(found, share_text):
-                    found.body = source_body(result.cb_kwargs["body_html"])
+                    self.body_from_page(found, result.cb_kwargs["body_html"])
                 yield found
 
     def post_of_share_failed(self, failure: Failure) -> Iterator[Article]:

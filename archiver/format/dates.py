@@ -2,6 +2,14 @@
 
 News sites of this kind show Beijing time without an offset; a post file's
 front matter writes the instant as ``YYYY-MM-DD HH:MM:SS +0800``.
+
+The finews generator's first versions (2021-12-08, see ``archiver.post``)
+wrote the API's Beijing time with no offset at all. YAML, and so Jekyll, reads
+such a date as UTC: the site published those posts at that instant, shown
+8 hours late. The archive keeps the instant the site published; writing it in
+that *bare* form means writing the instant's UTC wall time without offset
+(``format_post_date(value, bare=True)``), and the generator named the file
+after the day of that string (``post_day(value, bare=True)``).
 """
 
 from __future__ import annotations
@@ -56,6 +64,12 @@ def parse_time(text: str, default_tz: dt.tzinfo = BEIJING) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone(sign * offset))
 
 
+def has_no_offset(text: str) -> bool:
+    """Whether a time string names no offset (a post file's bare date); False for what is not a time."""
+    match = _TIME.match(text)
+    return match is not None and match.group("tz") is None
+
+
 def beijing(value: dt.datetime) -> dt.datetime:
     """The same instant in Beijing time (a naive value is taken as Beijing time already)."""
     if value.tzinfo is None:
@@ -63,11 +77,18 @@ def beijing(value: dt.datetime) -> dt.datetime:
     return value.astimezone(BEIJING)
 
 
-def format_post_date(value: dt.datetime) -> str:
-    """The front matter form: ``YYYY-MM-DD HH:MM:SS +0800``."""
+def _bare(value: dt.datetime) -> dt.datetime:
+    """The wall time a date without offset must show to name ``value``: UTC, as YAML reads it."""
+    return beijing(value).astimezone(dt.UTC)
+
+
+def format_post_date(value: dt.datetime, bare: bool = False) -> str:
+    """The front matter form: ``YYYY-MM-DD HH:MM:SS +0800``; ``bare``: the same instant without offset (UTC)."""
+    if bare:
+        return _bare(value).strftime("%Y-%m-%d %H:%M:%S")
     return beijing(value).strftime("%Y-%m-%d %H:%M:%S +0800")
 
 
-def post_day(value: dt.datetime) -> str:
-    """The ``YYYY-MM-DD`` of a post file name: the post's day in Beijing time."""
-    return beijing(value).strftime("%Y-%m-%d")
+def post_day(value: dt.datetime, bare: bool = False) -> str:
+    """The ``YYYY-MM-DD`` of a post file name: the post's day in Beijing time, or the day of its bare date."""
+    return (_bare(value) if bare else beijing(value)).strftime("%Y-%m-%d")

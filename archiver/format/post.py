@@ -24,6 +24,47 @@ block and appends end tags for the tags it sees there; ``render_with_liquid:
 false`` is Jekyll 4.1+ only and prints the end tags an excerpt gains.)
 ``parse_post`` undoes the escapes exactly, and reads a ``{% raw %}`` wrapping
 as other archives write it.
+
+Source forms: how each version of the site's generator wrote a post
+--------------------------------------------------------------------
+
+The site's generator (the scripts of ``zning1994/finews`` run by GitHub
+Actions every few minutes) wrote every post as one string concatenation, so
+its versions differ only in a few bytes. A post page shows most of them
+(the footer's links, a ``> digest`` blockquote or a plain digest paragraph, the
+article's HTML); two never show, and ``SOURCE_FORMS`` names the combinations:
+
+================  ===========  ==========  ==============================================
+form              blank line   date        generator versions, and when they ran
+                  after ---
+================  ===========  ==========  ==============================================
+None (the         no           ``+0800``   from 2021-12-08 afternoon on: ``emnews`` posts
+archive's own)                             ``---\n> <digest>\n\n<content>\n\n<url>\n\n<footer>``
+                                           (get_emnews.py with ``content``, then
+                                           get_news_with__threads.py), media posts
+                                           ``---\n<text>\n\n<share url>\n\n<footer>``
+                                           (get_emnews_2.py: ``simtitle\nsimdigest``, and
+                                           every later script)
+``early-offset``  yes          ``+0800``   2021-12-08, the plain-digest ``emnews`` versions
+                                           that appended ``+0800`` (get_emnews.py with
+                                           ``---\n\n<digest>``, early afternoon; a morning
+                                           one too): ``---\n\n<digest>\n\n<url>`` and
+                                           a footer (``｜`` or on two lines) or none
+``early-bare``    yes          bare        2021-12-08 from the first run (10:20), the
+                                           plain-digest versions before the offset (the
+                                           first get_emnews.py): the same, the date
+                                           ``YYYY-MM-DD HH:MM:SS`` with no offset, which
+                                           YAML and Jekyll read as UTC (``archiver.dates``)
+``bare``          no           bare        no generator version; other archives' files,
+                                           read so that every file round-trips
+================  ===========  ==========  ==============================================
+
+Which form a post page stands for is decided by ``archiver.unrender.source_form``
+from what the page shows; ``render_post`` writes the form's bytes (and
+``post_filename`` the day of a bare date, as the generator named its files) and
+``parse_post`` reads the form back, so ``render_post(parse_post(t)) == t`` for
+the files of every form. Never reproduced: the generator's defects (SITE.md),
+nor the file of one version that began with a blank line (no front matter).
 """
 
 from __future__ import annotations
@@ -61,6 +102,34 @@ class PostFormatError(ValueError):
 
 
 @dataclass(frozen=True)
+class SourceForm:
+    """The bytes a generator version wrote that a post page never shows."""
+
+    # A blank line between the front matter and the content (`---\n\n<digest>`).
+    gap: bool
+    # The date without offset: the instant's UTC wall time, as YAML and Jekyll read a bare date.
+    bare_date: bool
+
+
+# The forms of the site generator's versions, by name (see the module docstring). None: the archive's own.
+SOURCE_FORMS: dict[str | None, SourceForm] = {
+    None: SourceForm(gap=False, bare_date=False),
+    "early-offset": SourceForm(gap=True, bare_date=False),
+    "early-bare": SourceForm(gap=True, bare_date=True),
+    "bare": SourceForm(gap=False, bare_date=True),
+}
+_FORM_NAMES = {form: name for name, form in SOURCE_FORMS.items()}
+
+
+def source_form(article: Article) -> SourceForm:
+    """The source form ``article`` is written in."""
+    try:
+        return SOURCE_FORMS[article.source_form]
+    except KeyError:
+        raise PostFormatError(f"not a source form: {article.source_form!r}") from None
+
+
+@dataclass(frozen=True)
 class CategoryPage:
     slug: str
     title: str
@@ -94,13 +163,14 @@ def post_filename(article: Article) -> str:
         raise PostFormatError("a post file name needs a normalized date and a post id")
     if not POST_ID.match(article.post_id):
         raise PostFormatError(f"not a post id: {article.post_id!r}")
-    return f"{dates.post_day(article.date)}-{article.post_id}.md"
+    return f"{dates.post_day(article.date, source_form(article).bare_date)}-{article.post_id}.md"
 
 
 def render_post(article: Article) -> str:
     """The post file text of a normalized article."""
     if not isinstance(article.date, dt.datetime):
         raise PostFormatError("render_post needs a normalized (datetime) date")
+    form = source_form(article)
     parts = [
         guard_body(article.body or ""),
         escape_liquid(f"<{article.link}>") if article.link else "",
@@ -111,14 +181,14 @@ def render_post(article: Article) -> str:
         "---",
         f"layout: {scalar(article.layout)}",
         f"title: {double_quoted(article.title or '')}",
-        f"date: {dates.format_post_date(article.date)}",
+        f"date: {dates.format_post_date(article.date, form.bare_date)}",
     ]
     if article.category:
         lines.append(f"categories: {word_list([article.category])}")
     if article.tags:
         lines.append(f"tags: {word_list(article.tags)}")
     lines.append("---")
-    return "\n".join(lines) + "\n" + content
+    return "\n".join(lines) + ("\n\n" if form.gap else "\n") + content
 
 
 def split_front_matter(text: str) -> tuple[dict[str, object], str]:
@@ -143,6 +213,15 @@ def _words(value: object) -> list[str]:
     if isinstance(value, list):
         return [str(v) for v in value if v is not None]
     return str(value).split()
+
+
+def _is_bare(value: object) -> bool:
+    """Whether a front matter date names no offset (YAML and Jekyll read it as UTC)."""
+    if isinstance(value, dt.datetime):
+        return value.tzinfo is None
+    if isinstance(value, str):
+        return dates.has_no_offset(value)
+    return isinstance(value, dt.date)
 
 
 def _date(value: object) -> dt.datetime:
@@ -195,6 +274,7 @@ def parse_post(text: str, filename: str | None = None) -> Article:
     if filename is not None and (match := POST_FILE.match(filename)):
         post_id = match.group("post_id")
     title = data.get("title")
+    form = SourceForm(gap=content.startswith(("\n", "\r\n")), bare_date=_is_bare(data.get("date")))
     return Article(
         post_id=post_id,
         title=None if title is None else str(title),
@@ -205,6 +285,7 @@ def parse_post(text: str, filename: str | None = None) -> Article:
         link=None if link is None else unescape_liquid(link),
         footer=None if footer is None else unescape_liquid(footer),
         layout=str(data.get("layout") or "post"),
+        source_form=_FORM_NAMES[form],
     )
 
 

@@ -101,7 +101,8 @@ def test_every_case_is_a_valid_safe_post_or_a_clean_drop(case: Any, hostile_arch
         if case.pad_post_page:  # the post page itself was refused: no post
             assert not path.exists()
             return
-        detail = {"body": "页面正文"}  # archived from its post page (rebuilt as Markdown)
+        # Archived from its post page: a media post's body is the article's HTML, its lone paragraph a <p>.
+        detail = {"body": "<p>页面正文</p>"}
     text = path.read_text(encoding="utf-8")
     data = front_matter(text)
     article = parse_post(text, path.name)
@@ -246,7 +247,7 @@ def test_offsite_redirects_are_refused_and_header_charsets_honoured(routed_site:
     charset = parse_post((output / "_posts" / "2022-05-01-R2charset.md").read_text(encoding="utf-8"))
     assert (charset.title, charset.body) == ("朱镕基 𠮷 报头编码", "<p>镕 正文</p>")
     redirected = parse_post((output / "_posts" / "2022-05-01-R1redirect.md").read_text(encoding="utf-8"))
-    assert redirected.body == "页面正文"  # from its post page
+    assert redirected.body == "<p>页面正文</p>"  # from its post page: the article HTML of a media post
     report = json.loads((output / ".archiver" / "runs.jsonl").read_text(encoding="utf-8").splitlines()[-1])
     refused = sorted(e["url"] for e in report["errors"] if e["error"] == "refused: offsite_redirect")
     assert refused == sorted(

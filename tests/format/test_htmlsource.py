@@ -101,7 +101,8 @@ def test_unrender_keeps_html_blocks_and_markdown_digest() -> None:
         '<p><a href="//h/category/x.html">返回X新闻</a>｜<a href="//h/">返回首页</a></p>'
     )
     source = unrender(rendered)
-    assert source.body == '> 摘要。\n\n<p>正文 “引号” *星*</p>\n<p class="em_media">（文章来源：X）</p>'
+    # The generator wrote the article's HTML on one line, as the API returned it.
+    assert source.body == '> 摘要。\n\n<p>正文 “引号” *星*</p><p class="em_media">（文章来源：X）</p>'
     assert source.link == "http://a.b/c?d=1&e=2"
     assert source.footer == "[返回X新闻](//h/category/x.html)｜[返回首页](//h/)"
 
@@ -112,10 +113,28 @@ def test_unrender_lone_link_is_the_link_not_a_footer() -> None:
 
 
 def test_unrender_keeps_one_html_block_together_and_blank_line_blocks_apart() -> None:
-    # kramdown keeps the elements of one HTML block on consecutive lines, and puts a blank line between blocks.
+    # kramdown keeps the elements of one HTML block on consecutive lines, and puts a blank line between blocks;
+    # the generator wrote one HTML block on one line.
     assert unrender("<p>a</p>\n<p>b</p>\n\n<p>c</p>\n\n<!-- x -->\n<p>d</p>").body == (
-        "<p>a</p>\n<p>b</p>\n\nc\n\n<!-- x -->\n<p>d</p>"
+        "<p>a</p><p>b</p>\n\nc\n\n<!-- x --><p>d</p>"
     )
+
+
+def test_unrender_keeps_line_breaks_where_a_span_element_would_start_a_paragraph() -> None:
+    # kramdown reads a line that starts with a span element (<img>, <span>) as a paragraph, not as HTML.
+    assert unrender("<p>a</p>\n<span>b</span>").body == "<p>a</p>\n<span>b</span>"
+
+
+def test_unrender_writes_attribute_ampersands_as_the_article_had_them() -> None:
+    rendered = '<p><img src="g?a=1&amp;b=2&amp;copy=3&amp;lt;&amp;#38;" alt="x&amp;y" /></p>\n<p>m&amp;n</p>'
+    assert (
+        unrender(rendered).body == '<p><img src="g?a=1&b=2&amp;copy=3&amp;lt;&amp;#38;" alt="x&y" /></p><p>m&amp;n</p>'
+    )
+
+
+def test_unrender_plain_lines_go_back_to_markdown() -> None:
+    assert unrender("<p>标题\n摘要。</p>").body == "标题\n摘要。"
+    assert unrender("<p>标题\n# 摘要</p>").body == "<p>标题\n# 摘要</p>"
 
 
 def test_unrender_plain_text_that_markdown_would_change_stays_html() -> None:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from archiver.format.dates import BEIJING
 from archiver.format.frontmatter import double_quoted, scalar
-from archiver.format.post import escape_liquid, parse_post, post_filename, render_post, unescape_liquid
+from archiver.format.post import SOURCE_FORMS, escape_liquid, parse_post, post_filename, render_post, unescape_liquid
 from archiver.items import Article
 
 # Any Unicode but lone surrogates (they cannot be written as UTF-8; normalize replaces them).
@@ -41,6 +41,7 @@ def articles(draw: st.DrawFn) -> Article:
         body=draw(BODY).strip(),
         link=f"http://finews.zning.xyz/html_News/NewsShare.html?infoCode={post_id}",
         footer=f"[返回{label}](//finews.withounder.com/category/{slug}.html)｜[返回首页](//finews.withounder.com/)",
+        source_form=draw(st.sampled_from(sorted(SOURCE_FORMS, key=str))),
     )
 
 
@@ -57,6 +58,8 @@ def test_render_then_parse_gives_the_article_back(article: Article) -> None:
     assert back.link == article.link
     assert back.footer == article.footer
     assert back.post_id == article.post_id
+    assert back.source_form == article.source_form
+    assert render_post(back) == text
 
 
 @settings(max_examples=300, deadline=None)
