@@ -140,7 +140,10 @@ def wanted(crawler: Crawler | None, meta: Any) -> bool:
     a request for every known post of a listing -- most of a re-run's work. True when the
     incremental components are not enabled for this crawl, or there is no crawl (None).
     """
-    if crawler is None or getattr(crawler, "extensions", None) is None:
+    if crawler is None:
         return True
-    state = crawler.get_extension(IncrementalState)
+    try:
+        state = crawler.get_extension(IncrementalState)
+    except RuntimeError:  # the crawl's extensions are not built yet (a spider made outside a crawl)
+        return True
     return state is None or state.skip(meta) is None
