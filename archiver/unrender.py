@@ -1,4 +1,4 @@
-"""Turning a post's rendered body (kramdown's HTML, as Jekyll wrote it) back into post source.
+r"""Turning a post's rendered body (kramdown's HTML, as Jekyll wrote it) back into post source.
 
 When the exact source of a body is gone, the archive keeps a source that
 Jekyll renders to the same page. Blocks that came from plain Markdown go
