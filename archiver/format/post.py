@@ -1,4 +1,4 @@
-"""Post files: rendering an article to the site's post text, and parsing a post file back.
+r"""Post files: rendering an article to the site's post text, and parsing a post file back.
 
 Pure functions, no Scrapy. The layout is the site's own (see SITE.md):
 

@@ -1,4 +1,4 @@
-"""Turning a post's rendered body (kramdown's HTML, as Jekyll wrote it) back into post source.
+r"""Turning a post's rendered body (kramdown's HTML, as Jekyll wrote it) back into post source.
 
 When the exact source of a body is gone, the archive keeps a source that
 Jekyll renders to the same page. Blocks that came from plain Markdown go
@@ -17,6 +17,8 @@ generator wrote (its versions: ``archiver.post``, "Source forms"):
 - an ``&`` in an attribute value is written as the article's HTML has it, bare
   (kramdown writes ``&amp;`` for both), unless the HTML parser could read an
   entity there;
+- an ``&`` of Markdown text is written bare (``S&P``, as the API's digest had it) where
+  kramdown reads it as itself: it writes ``&amp;`` for both;
 - a paragraph of plain lines is written as those lines (early media posts:
   ``simtitle + "\n" + simdigest``);
 - ``source_form`` names the generator version a post page stands for. The
@@ -79,6 +81,15 @@ def bare_attribute_amps(fragment: str) -> str:
     if "&amp;" not in fragment:
         return fragment
     return _START_TAG.sub(lambda tag: _AMP.sub(_bare_amp, tag.group()), fragment)
+
+
+# kramdown reads `&name;`, `&#1;` and `&#x1;` in Markdown text as entities, any other `&` as itself.
+_TEXT_AMP = re.compile(r"&amp;(?!(?:[A-Za-z][A-Za-z0-9]*|#\d+|#x[\da-fA-F]+);)")
+
+
+def bare_text_amps(text: str) -> str:
+    """Markdown text with kramdown's ``&amp;`` written ``&`` where kramdown reads ``&`` as itself (``S&P``)."""
+    return _TEXT_AMP.sub("&", text)
 
 
 @dataclass(frozen=True)
@@ -144,7 +155,7 @@ def _block(span: htmlsource.Span, text: str, article_html: bool = False) -> str:
     inner = span.inner(text)
     plain = span.name == "p" and not span.attrs_text.strip() and _is_plain_lines(inner)
     if plain and ("\n" in inner or not article_html):
-        return inner
+        return bare_text_amps(inner)
     if span.name == "blockquote":
         paragraphs = [
             part
@@ -154,7 +165,7 @@ def _block(span: htmlsource.Span, text: str, article_html: bool = False) -> str:
         if len(paragraphs) == 1 and paragraphs[0][3] is not None:
             para = paragraphs[0][3]
             if para.name == "p" and not para.attrs_text.strip() and _is_plain(para.inner(text)):
-                return "> " + para.inner(text)
+                return "> " + bare_text_amps(para.inner(text))
     return bare_attribute_amps(span.outer(text))
 
 

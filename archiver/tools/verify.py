@@ -5,7 +5,8 @@ One line per problem, ``<path>: <problem>``; exit 0 only when the archive is cle
 - post files: a name that is not ``YYYY-MM-DD-<id>.md`` (Jekyll skips it, e.g. ``-2022….md``
   from an empty date), front matter that is missing, not at byte 0, not valid YAML or lacks
   ``layout``/``title``/``date``, a title that YAML does not read as a string, a date whose
-  day (Beijing) is not the file name's, a link that names another post id;
+  day (Beijing; for a date without offset, or the day it writes) is not the file name's, a link
+  that names another post id;
 - the same post id twice, in ``_posts/`` or ``old_post/``;
 - bodies with unsafe markup (what ``archiver.format.sanitize`` removes), titles and tags with markup;
 - Liquid that Jekyll would evaluate (``{{``/``{%`` not written as a Liquid output of itself);
@@ -110,6 +111,15 @@ def _day_of(value: Any) -> dt.date | None:
     return None
 
 
+def _bare_day_of(value: Any) -> dt.date | None:
+    """The day a date without offset writes: the site's first generator named its files after it."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.date()
+    if isinstance(value, str) and dates.has_no_offset(value):
+        return dates.parse_time(value, default_tz=dt.UTC).date()
+    return None
+
+
 def _words(value: Any) -> list[str]:
     if value is None:
         return []
@@ -169,7 +179,8 @@ def check_post(path: Path, rel: str) -> tuple[list[Problem], PostInfo | None]:
     day = _day_of(data.get("date"))
     if data.get("date") not in (None, "") and day is None:
         problem(f"date {data.get('date')!r} is not a time")
-    if day is not None and name is not None and name.group("day") != day.isoformat():
+    file_days = {day, _bare_day_of(data.get("date"))}
+    if day is not None and name is not None and name.group("day") not in {d.isoformat() for d in file_days if d}:
         problem(f"date is {day} (Beijing), the file name says {name.group('day')}")
     tags = _words(data.get("tags"))
     for tag in tags:

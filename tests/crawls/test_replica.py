@@ -72,6 +72,9 @@ def test_crawl_of_the_replica_equals_the_corpus(shared_dir: Path, site_server, t
         if p.name in share_posts and p.read_bytes() == (posts / p.name).read_bytes()
     }
     assert identical == share_posts, "every share-page post is byte-identical"
+    # Posts rebuilt from their page alone are written in the source form of the generator version
+    # that wrote them (issue #13): all but a few whose bytes no page shows.
+    assert r["bytes"] >= r["posts"] - 3, r["bytes"]
     assert (out / "category" / "liuzhouwanbao.html").read_text("utf-8") == (
         "---\nlayout: category\ntitle: 柳州晚报新闻\ncategory: liuzhouwanbao\n---\n"
     )

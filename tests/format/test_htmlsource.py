@@ -140,3 +140,9 @@ def test_unrender_plain_lines_go_back_to_markdown() -> None:
 def test_unrender_plain_text_that_markdown_would_change_stays_html() -> None:
     for text in ['say "hi"', "a_b_c", "1. item", "# head", "a -- b", "x & y"]:
         assert unrender(f"<p>{text}</p>").body == f"<p>{text}</p>"
+
+
+def test_unrender_writes_markdown_ampersands_bare_where_kramdown_reads_them_as_themselves() -> None:
+    # kramdown writes `&amp;` for `S&P` and for `&amp;`; `&copy` without `;` is not an entity to it.
+    assert unrender("<p>S&amp;P 500 &amp;amp; x &amp;lt; &amp;copy</p>").body == "S&P 500 &amp;amp; x &amp;lt; &copy"
+    assert unrender("<blockquote>\n  <p>A&amp;B</p>\n</blockquote>").body == "> A&B"

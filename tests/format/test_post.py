@@ -192,3 +192,37 @@ def test_the_post_format_imports_no_scrapy() -> None:
     """Rendering and parsing posts are pure: tools that only read an archive need no crawler."""
     code = "import sys, archiver.format.post, archiver.items; sys.exit('scrapy' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("form", "date_line"),
+    [("early-bare", "date: 2021-12-08 10:39:01"), ("early-offset", "date: 2021-12-08 18:39:01 +0800")],
+)
+def test_early_source_forms_write_the_generators_bytes(form: str, date_line: str) -> None:
+    article = Article(
+        post_id="202112082206000002",
+        title="标题",
+        date=dt.datetime(2021, 12, 8, 18, 39, 1, tzinfo=BJ),
+        category="emnews",
+        tags=["东财滚动新闻"],
+        body="摘要。",
+        link="http://finance.eastmoney.com/news/1355,202112082206000002.html",
+        footer="[返回东财滚动新闻](../emnews/)\n[返回首页](../)",
+        source_form=form,
+    )
+    text = render_post(article)
+    assert text == (
+        f'---\nlayout: post\ntitle: "标题"\n{date_line}\ncategories: emnews\ntags: 东财滚动新闻\n---\n\n摘要。\n\n'
+        "<http://finance.eastmoney.com/news/1355,202112082206000002.html>\n\n"
+        "[返回东财滚动新闻](../emnews/)\n[返回首页](../)"
+    )
+    back = parse_post(text, post_filename(article))
+    assert (back.source_form, back.date, back.body) == (form, article.date, article.body)
+    assert post_filename(article) == "2021-12-08-202112082206000002.md"
+
+
+def test_an_unknown_source_form_is_refused() -> None:
+    article = media_article()
+    article.source_form = "v0"
+    with pytest.raises(PostFormatError):
+        render_post(article)

@@ -59,6 +59,25 @@ def test_a_clean_archive_passes(clean: Path) -> None:
     assert verify.main([str(clean)]) == 0
 
 
+def test_a_bare_date_may_name_the_file_after_the_day_it_writes(clean: Path) -> None:
+    # The first generator wrote Beijing time without offset and named the file after it; Jekyll reads
+    # the date as UTC, a Beijing day later after 16:00.
+    exporter = ArchiveExporter(clean)
+    exporter.open()
+    late = article("202112082206000001", "东财滚动", "emnews", 1)
+    late.date, late.source_form = dt.datetime(2021, 12, 9, 1, 30, tzinfo=BEIJING), "early-bare"
+    exporter.export(late)
+    exporter.close()
+    name = "2021-12-08-202112082206000001.md"
+    assert "date: 2021-12-08 17:30:00\n" in post(clean, name).read_text(encoding="utf-8")
+    assert problems(clean) == []
+    moved = post(clean, name).rename(post(clean, "2021-12-07-202112082206000001.md"))
+    assert [p.split(": ", 1)[1] for p in problems(clean)] == [
+        "date is 2021-12-09 (Beijing), the file name says 2021-12-07"
+    ]
+    assert moved.exists()
+
+
 def _replace(old: str, new: str) -> Callable[[Path], None]:
     def edit(root: Path) -> None:
         path = post(root)
