@@ -41,7 +41,7 @@ EXAMPLES = """\
 Examples:
   archiver demo                                  the archive goes to ./output
   archiver demo --output /tmp/demo && archiver verify /tmp/demo
-  archiver demo --output /tmp/demo --warc        also keep the raw capture (pip install 'archiver[warc]')
+  archiver demo --output /tmp/demo -s ARCHIVER_CONTACT=ops@example.org    a contact in the User-Agent
 """
 
 
@@ -52,7 +52,7 @@ def add_parser(sub: Any) -> None:
         description=DESCRIPTION,
         epilog=EXAMPLES,
     )
-    demo.add_argument("--site", help="folder of the site to serve (default: the bundled demo site)")
+    demo.add_argument("--site", metavar="DIR", help="folder of the site to serve (default: the bundled demo site)")
     add_crawl_options(demo)
     demo.set_defaults(handler=run)
 

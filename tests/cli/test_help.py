@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import re
+import shlex
 
 import pytest
 
@@ -49,6 +51,28 @@ def test_the_examples_show_the_cron_line_a_backfill_a_distributed_run_and_verify
     assert "--since" in crawl.split("Examples:", 1)[1] and "--jobdir" in crawl.split("Examples:", 1)[1]
     assert "--workers 4" in crawl and "ARCHIVER_REDIS_URL=" in crawl
     assert "archiver verify /srv/finews-archive --jekyll" in commands["verify"].format_help()
+
+
+def example_commands(epilog: str) -> list[list[str]]:
+    """The ``archiver ...`` commands of an epilog, as argument lists (descriptions after two spaces cut)."""
+    text = re.sub(r"\s*\\\n\s*", " ", epilog)  # continuation lines
+    commands = []
+    for line in text.splitlines():
+        for part in line.split("&&"):
+            part = re.split(r"(?<=\S)\s{2,}", part, maxsplit=1)[0]
+            found = re.search(r"(?:^|[\s/])archiver (\w.*)$", part)
+            if found:
+                commands.append(shlex.split(found[1]))
+    return commands
+
+
+@pytest.mark.parametrize("name", DOCUMENTED)
+def test_every_example_is_a_valid_command_line(name: str) -> None:
+    parser = build_parser()
+    commands = example_commands(subparsers(parser)[name].epilog or "")
+    assert commands
+    for argv in commands:
+        parser.parse_args(argv)  # exits 64 on a wrong option
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

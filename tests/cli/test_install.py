@@ -1,8 +1,9 @@
 """Installed, not cloned: the built wheel alone, in a fresh venv, runs the demo and ``scrapy crawl`` from elsewhere.
 
-The wheel is built with ``python -m build --wheel`` and installed into a new venv (pip may use the
-machine's cache); every command then runs from a folder outside the checkout, with no PYTHONPATH,
-so only what the wheel holds is found.
+The sdist and the wheel are built with ``python -m build`` (the wheel from the sdist, so both are
+complete and no stale ``build/`` folder of the checkout can slip into the wheel), and the wheel is
+installed into a new venv (pip may use the machine's cache); every command then runs from a folder
+outside the checkout, with no PYTHONPATH, so only what the wheel holds is found.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ def run(*cmd: str | Path, cwd: Path, timeout: float = 300, **env: str) -> subpro
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bin/ folder of a fresh venv holding the wheel built from this checkout, and its dependencies."""
     root = tmp_path_factory.mktemp("install")
-    run(sys.executable, "-m", "build", "--wheel", "--outdir", root / "dist", REPO, cwd=root)
+    run(sys.executable, "-m", "build", "--outdir", root / "dist", REPO, cwd=root)
     wheels = list((root / "dist").glob("archiver-*.whl"))
     assert len(wheels) == 1, wheels
+    assert len(list((root / "dist").glob("archiver-*.tar.gz"))) == 1
     run(sys.executable, "-m", "venv", root / "venv", cwd=root)
     run(root / "venv" / "bin" / "python", "-m", "pip", "install", "-q", wheels[0], cwd=root)
     return root / "venv" / "bin"
