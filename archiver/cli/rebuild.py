@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> ExitCode:
     """Replay a WARC capture through the spider and pipelines into ``--output``; no network is used."""
     from archiver.capture import replay  # imports warcio's readers only when they are used
 
-    extras.require_extra("warc", "archiver rebuild")
+    extras.require_extra("warc", "rebuild")
     warc_dir = Path(args.from_warc)
     if not warc_dir.is_dir():
         raise UsageError(f"--from-warc {warc_dir}: no such folder")

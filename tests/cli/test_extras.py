@@ -7,6 +7,7 @@ site behind the proxy to count what was fetched.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,11 +28,11 @@ def server(demo_site: Path) -> Iterator[SiteServer]:
         yield site
 
 
-def refused(result: object, *needles: str) -> str:
+def refused(result: subprocess.CompletedProcess[str], *needles: str) -> str:
     """The one line a refused command prints; asserts exit 64 and that it names what to do."""
-    assert result.returncode == 64, (result.returncode, result.stderr[-2000:])  # type: ignore[attr-defined]
-    lines = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
-    assert len(lines) == 1, result.stderr  # type: ignore[attr-defined]
+    assert result.returncode == 64, (result.returncode, result.stderr[-2000:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
     assert lines[0].startswith("archiver: "), lines
     for needle in needles:
         assert needle in lines[0], lines[0]
@@ -145,7 +146,7 @@ def test_rebuild_without_the_warc_extra(tmp_path: Path) -> None:
     result = run_blocked(
         "rebuild", "--from-warc", str(tmp_path / "warc"), "--output", str(tmp_path / "out"), blocked=["warcio"]
     )
-    refused(result, "archiver rebuild needs the warc extra", "pip install 'archiver[warc]'")
+    refused(result, "archiver: rebuild needs the warc extra", "pip install 'archiver[warc]'")
 
 
 def test_verify_jekyll_without_jekyll_on_path(tmp_path: Path) -> None:
