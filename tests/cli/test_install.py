@@ -90,3 +90,24 @@ def test_scrapy_crawl_from_another_folder(installed: Path, tmp_path: Path) -> No
             cwd=tmp_path, SCRAPY_SETTINGS_MODULE="archiver.settings", http_proxy=server.proxy_url,
         )  # fmt: skip
     assert_every_demo_post(tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("option", "hint"),
+    [(("--workers", "2"), "pip install 'archiver[redis]'"), (("--warc",), "pip install 'archiver[warc]'")],
+)
+def test_the_wheel_without_extras_says_what_to_install(
+    installed: Path, tmp_path: Path, option: tuple[str, ...], hint: str
+) -> None:
+    # The fresh venv has the wheel's own dependencies only: no redis, scrapy-redis or warcio.
+    result = subprocess.run(
+        [str(installed / "archiver"), "crawl", "finews", "--output", str(tmp_path / "out"), *option],
+        cwd=tmp_path,
+        env=clean_env(http_proxy="http://127.0.0.1:9/"),  # nothing may be fetched; the discard port refuses
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 64, result.stderr[-2000:]
+    assert result.stderr.strip().count("\n") == 0 and hint in result.stderr
+    assert not (tmp_path / "out").exists()
