@@ -24,6 +24,10 @@ ARCHIVER_MAX_PAGE_BYTES = 5 * 1024 * 1024
 # Seconds before the first retry of a failed download; doubled for each further one, up to the maximum.
 ARCHIVER_RETRY_BACKOFF = 1.0
 ARCHIVER_RETRY_BACKOFF_MAX = 30.0
+# Who runs this crawler, for the site's operators: an e-mail address or an http(s) URL, sent in the
+# User-Agent as "archiver/<version> (+mailto:ops@example.org)" (or "(+https://...)"). Empty: the
+# User-Agent names the project only, "archiver/<version> (Scrapy archiver for Jekyll news sites)".
+ARCHIVER_CONTACT = ""
 
 # --- cron-grade runs (archiver/crawl/incremental.py, archiver/extensions/) ---
 # Skip posts already archived, revalidate the rest with conditional requests; False: fetch everything.
@@ -81,7 +85,8 @@ WARN_ON_GENERATOR_RETURN_VALUE = False
 RETRY_ENABLED = True
 RETRY_TIMES = 5
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
-USER_AGENT = "archiver (+https://github.com/; Scrapy archiver for Jekyll news sites)"
+# USER_AGENT is composed by archiver.extensions.useragent.UserAgentAddon from ARCHIVER_CONTACT
+# (set USER_AGENT itself, with -s or in a spider's custom_settings, to replace it entirely).
 COOKIES_ENABLED = False
 # Left out of the base list too: the cookies middleware module imports tldextract and requests
 # (about 50 ms of every run's start) even when it is disabled. A site that needs cookies sets
@@ -132,6 +137,8 @@ DOWNLOADER_MIDDLEWARES = {
 }
 # Switches scheduler and duplicate filter to scrapy-redis when ARCHIVER_REDIS_URL is set.
 ADDONS = {
+    # USER_AGENT from ARCHIVER_CONTACT: "archiver/<version> (+mailto:...)".
+    "archiver.extensions.useragent.UserAgentAddon": 0,
     "archiver.distributed.addon.RedisAddon": 0,
 }
 SPIDER_MIDDLEWARES = {

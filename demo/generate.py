@@ -8,7 +8,7 @@ share page per media post. The expected archive -- what a perfect crawl writes -
 
 Usage, from the repository root::
 
-    python -m demo.generate            # rewrite demo/site and demo/expected (pure Python)
+    python -m demo.generate            # rewrite spiders/demo/site and demo/expected (pure Python)
     python -m demo.generate --check    # exit 1 if that would change anything, or if Jekyll disagrees
     python -m demo.generate --regen    # run Jekyll: refresh demo/kramdown.json, rewrite, verify
     python -m demo.generate --out DIR --synthetic 5000 --seed 1   # a benchmark site in DIR
@@ -60,6 +60,10 @@ __all__ = [
 ]
 
 DEMO_DIR = Path(__file__).resolve().parent
+# The served site is package data of the spiders (``archiver demo`` reads it from an installed
+# package); the expected archive is only the tests' and stays here.
+SITE_DIR = DEMO_DIR.parent / "spiders" / "demo" / "site"
+EXPECTED_DIR = DEMO_DIR / "expected"
 KRAMDOWN_FILE = DEMO_DIR / "kramdown.json"
 DEFAULT_GBK_EVERY = 4
 DEMO_SEED = 2023
@@ -196,6 +200,17 @@ def write_demo(
     return summary
 
 
+def write_committed(articles: Sequence[Article]) -> SiteSummary:
+    """Rewrite the committed demo: the site in ``SITE_DIR``, the archive in ``EXPECTED_DIR``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = write_demo(articles, Path(tmp))
+        for part, dest in (("site", SITE_DIR), ("expected", EXPECTED_DIR)):
+            if dest.exists():
+                shutil.rmtree(dest)
+            shutil.copytree(Path(tmp) / part, dest)
+    return summary
+
+
 # -- comparing with the committed demo and with Jekyll ------------------------------------------------
 
 
@@ -211,20 +226,20 @@ def diff_trees(left: Path, right: Path) -> list[str]:
     return [f"only in {left if p in left_files else right}: {p}" for p in only] + [f"differs: {p}" for p in differ]
 
 
-def check_demo(demo_dir: Path = DEMO_DIR) -> list[str]:
+def check_demo(site_dir: Path = SITE_DIR, expected_dir: Path = EXPECTED_DIR) -> list[str]:
     """Problems with the committed demo: what regenerating would change, and (if installed) Jekyll's view."""
     problems = []
     with tempfile.TemporaryDirectory() as tmp:
         write_demo(demo_articles(), Path(tmp))
-        for part in ("site", "expected"):
-            problems += diff_trees(Path(tmp) / part, demo_dir / part)
+        problems += diff_trees(Path(tmp) / "site", site_dir)
+        problems += diff_trees(Path(tmp) / "expected", expected_dir)
         if jekyll.jekyll_available():
-            built = jekyll.build_archive(demo_dir / "expected", Path(tmp) / "jekyll")
-            problems += [f"jekyll: {d}" for d in diff_trees(built, demo_dir / "site" / SITE_HOST)]
+            built = jekyll.build_archive(expected_dir, Path(tmp) / "jekyll")
+            problems += [f"jekyll: {d}" for d in diff_trees(built, site_dir / SITE_HOST)]
     return problems
 
 
-def regenerate_with_jekyll(demo_dir: Path = DEMO_DIR) -> SiteSummary:
+def regenerate_with_jekyll() -> SiteSummary:
     """Capture kramdown's renderings from a Jekyll build, rewrite the demo, verify every page."""
     articles = demo_articles(renderings={})
     with tempfile.TemporaryDirectory() as tmp:
@@ -238,8 +253,8 @@ def regenerate_with_jekyll(demo_dir: Path = DEMO_DIR) -> SiteSummary:
         KRAMDOWN_FILE.write_text(
             json.dumps(renderings, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
-        summary = write_demo(demo_articles(renderings), demo_dir, replace_existing=True)
-        mismatches = diff_trees(built, demo_dir / "site" / SITE_HOST)
+        summary = write_committed(demo_articles(renderings))
+        mismatches = diff_trees(built, SITE_DIR / SITE_HOST)
     if mismatches:
         raise jekyll.JekyllError("Python and Jekyll render differently:\n" + "\n".join(mismatches))
     return summary
@@ -281,13 +296,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(problems) or "demo is up to date")
         return 1 if problems else 0
     if args.regen:
-        _report(regenerate_with_jekyll(), DEMO_DIR)
+        _report(regenerate_with_jekyll(), SITE_DIR)
         return 0
     if args.out is not None:
         articles = synthetic_articles(args.synthetic, args.seed) if args.synthetic is not None else demo_articles()
         _report(write_demo(articles, args.out, gbk_every=args.gbk_every), args.out)
         return 0
-    _report(write_demo(demo_articles(), DEMO_DIR, replace_existing=True), DEMO_DIR)
+    _report(write_committed(demo_articles()), SITE_DIR)
     return 0
 
 

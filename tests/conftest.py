@@ -52,9 +52,9 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def demo_site() -> Path:
-    """The committed demo site, ``demo/site`` (one folder per host)."""
-    path = REPO_ROOT / "demo" / "site"
-    assert path.is_dir(), "demo/site is missing: run python -m demo.generate"
+    """The committed demo site, ``spiders/demo/site`` (one folder per host; package data of the spiders)."""
+    path = REPO_ROOT / "spiders" / "demo" / "site"
+    assert path.is_dir(), "spiders/demo/site is missing: run python -m demo.generate"
     return path
 
 

@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from archiver import __version__
 from archiver.cli import crawl, demo, rebuild, rotate, verify
 from archiver.cli.options import Parser
 from archiver.exceptions import LockedError, UsageError
@@ -24,9 +25,25 @@ from archiver.running.runner import ExitCode
 
 SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild)
 
+DESCRIPTION = """\
+A Scrapy crawler and archiver for Jekyll news sites: it crawls a site and writes
+every post back in the site's own Jekyll layout (_posts/, category/).
+"""
+EPILOG = """\
+Start with:
+  archiver demo                              serve the bundled demo site and crawl it (no internet)
+  archiver crawl finews --output DIR         one incremental run; cron runs this every few minutes
+  archiver COMMAND --help                    a command's options and examples
+
+Exit codes: 0 done; 1 error (the reason is the last line on standard error);
+2 some pages failed for good (the next run retries them); 3 another run holds
+the lock; 64 a bad option or setting, or a missing optional piece (nothing was fetched).
+"""
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="archiver", description="A Scrapy crawler and archiver for Jekyll news sites.")
+    parser = Parser(prog="archiver", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in SUBCOMMANDS:
         module.add_parser(sub)

@@ -6,13 +6,39 @@ import argparse
 import sys
 from typing import Any
 
+from archiver.cli import extras
 from archiver.cli.options import add_crawl_options, add_scale_options, crawl_settings, spider_arguments
-from archiver.running.runner import ExitCode, run_crawl, summary, take_lock
+from archiver.running.runner import ExitCode, run_crawl, setting_getter, summary, take_lock
 from archiver.store import lock
+
+DESCRIPTION = """\
+One incremental run of a spider into the archive: known posts are not fetched
+again, listings and recent posts are revalidated with conditional requests, and
+a file is written only when its text changed. The run takes the archive's lock
+and ends with a one-line summary.
+"""
+EXAMPLES = """\
+Examples:
+  one run, as cron starts it every five minutes (crontab line):
+    */5 * * * * /srv/archiver/.venv/bin/archiver crawl finews -o /srv/finews-archive --log-file /var/log/finews.log
+
+  a backfill of one quarter, resumable with the same --jobdir after Ctrl-C:
+    archiver crawl finews --output /srv/finews-archive --since 2022-01-01 --until 2022-03-31 \\
+        --jobdir /srv/finews-jobs/2022q1 --concurrency 16
+
+  4 workers on one queue (pip install 'archiver[redis]'; Debian's redis-server):
+    archiver crawl finews --output /srv/finews-archive --workers 4
+
+  workers on several machines sharing one Redis and one output folder:
+    ARCHIVER_REDIS_URL='redis://:PASSWORD@redis-host:6379/0' archiver crawl finews --output /mnt/archive
+
+  with a contact for the site's operators in the User-Agent:
+    archiver crawl finews --output /srv/finews-archive -s ARCHIVER_CONTACT=ops@example.org
+"""
 
 
 def add_parser(sub: Any) -> None:
-    crawl = sub.add_parser("crawl", help="crawl a site into the archive")
+    crawl = sub.add_parser("crawl", help="crawl a site into the archive", description=DESCRIPTION, epilog=EXAMPLES)
     crawl.add_argument("spider", help="spider name, e.g. finews")
     add_crawl_options(crawl)
     add_scale_options(crawl)
@@ -20,6 +46,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    extras.check_settings(setting_getter(crawl_settings(args)), workers=args.workers)
     spider_args = spider_arguments(args, args.start_url)
     if args.workers:
         code, stats = run_workers(args, spider_args)

@@ -3,31 +3,67 @@
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import os
 from pathlib import Path
 from typing import Any
 
+from archiver.cli import extras
 from archiver.cli.options import add_crawl_options, crawl_settings, spider_arguments
 from archiver.devserver.server import SiteServer
 from archiver.exceptions import UsageError
-from archiver.running.runner import ExitCode, run_crawl, summary
+from archiver.running.runner import ExitCode, run_crawl, setting_getter, summary
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-DEMO_SITE = REPO_ROOT / "demo" / "site"
+# The demo site is package data of the spiders (written by demo/generate.py in a clone): named by
+# its data path only, so it is found in a wheel, a non-editable install or a clone alike.
+DEMO_SITE_PACKAGE, DEMO_SITE_PATH = "spiders", ("demo", "site")
 DEMO_START_URL = "http://finews.withounder.com/"
 
 
+def default_site() -> Path | None:
+    """The installed demo site's folder, or None when the package or its data is missing."""
+    try:
+        site = importlib.resources.files(DEMO_SITE_PACKAGE)
+    except ModuleNotFoundError:
+        return None
+    for part in DEMO_SITE_PATH:
+        site = site / part
+    # Installed packages are folders on disk (setuptools' wheels are not zip-safe by default).
+    return site if isinstance(site, Path) and site.is_dir() else None
+
+
+DESCRIPTION = """\
+Serve the bundled demo site (30 invented posts in the finews site's page
+structure) on 127.0.0.1 and crawl it into the archive, as a real run would.
+No internet is needed.
+"""
+EXAMPLES = """\
+Examples:
+  archiver demo                                  the archive goes to ./output
+  archiver demo --output /tmp/demo && archiver verify /tmp/demo
+  archiver demo --output /tmp/demo -s ARCHIVER_CONTACT=ops@example.org    a contact in the User-Agent
+"""
+
+
 def add_parser(sub: Any) -> None:
-    demo = sub.add_parser("demo", help="serve the bundled demo site on 127.0.0.1 and crawl it (no internet)")
-    demo.add_argument("--site", default=str(DEMO_SITE), help="folder of the site to serve (default: demo/site)")
+    demo = sub.add_parser(
+        "demo",
+        help="serve the bundled demo site on 127.0.0.1 and crawl it (no internet)",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+    )
+    demo.add_argument("--site", metavar="DIR", help="folder of the site to serve (default: the bundled demo site)")
     add_crawl_options(demo)
     demo.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> ExitCode:
-    site = Path(args.site)
+    extras.check_settings(setting_getter(crawl_settings(args)))
+    site = Path(args.site) if args.site else default_site()
+    if site is None:
+        raise UsageError("the bundled demo site is missing from this install: reinstall archiver, or pass --site DIR")
     if not site.is_dir():
-        raise UsageError(f"no demo site at {site}: run from a clone of the repository, or pass --site")
+        raise UsageError(f"--site {site}: no such folder")
     with SiteServer(site, max_seconds=3600) as server:
         # The crawl keeps the site's real host names: every request goes through the loopback proxy.
         os.environ["http_proxy"] = server.proxy_url

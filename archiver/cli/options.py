@@ -13,6 +13,12 @@ from archiver.running.runner import ExitCode
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse, with exit 64 for usage errors and descriptions and examples printed as written."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:  # argparse exits 2 by default; 2 means "pages failed" here
         self.print_usage(sys.stderr)
         self.exit(ExitCode.USAGE, f"{self.prog}: error: {message}\n")
@@ -55,12 +61,21 @@ def zero_or_more(value: str) -> int:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Cron-grade runs: incremental state, the lock, backfill windows, progress (archiver/incremental.py)."""
     parser.add_argument(
-        "--recheck-days", type=zero_or_more, help="revalidate archived posts of today and N days before (default 3)"
+        "--recheck-days",
+        type=zero_or_more,
+        metavar="N",
+        help="revalidate archived posts of today and N days before (default 3)",
     )
-    parser.add_argument("--jobdir", help="Scrapy JOBDIR: a long backfill stopped cleanly resumes its queue from here")
-    parser.add_argument("--lock", help="the run lock file (default: OUTPUT/.archiver/lock)")
-    parser.add_argument("--since", type=_day, help="backfill: only posts of this Beijing day (YYYY-MM-DD) or later")
-    parser.add_argument("--until", type=_day, help="backfill: only posts of this Beijing day (YYYY-MM-DD) or earlier")
+    parser.add_argument(
+        "--jobdir", metavar="DIR", help="Scrapy JOBDIR: a long backfill stopped cleanly resumes its queue from here"
+    )
+    parser.add_argument("--lock", metavar="FILE", help="the run lock file (default: OUTPUT/.archiver/lock)")
+    parser.add_argument(
+        "--since", type=_day, metavar="DAY", help="backfill: only posts of this Beijing day (YYYY-MM-DD) or later"
+    )
+    parser.add_argument(
+        "--until", type=_day, metavar="DAY", help="backfill: only posts of this Beijing day (YYYY-MM-DD) or earlier"
+    )
     parser.add_argument(
         "--category", action="append", default=[], metavar="SLUG", help="backfill: only this category (repeatable)"
     )
@@ -73,18 +88,21 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def add_crawl_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output", "-o", help="archive folder (default: ARCHIVER_OUTPUT_DIR, 'output')")
-    parser.add_argument("--start-url", help="the site's home page URL (default: the spider's)")
+    parser.add_argument("--output", "-o", metavar="DIR", help="archive folder (default: ARCHIVER_OUTPUT_DIR, 'output')")
+    parser.add_argument("--start-url", metavar="URL", help="the site's home page URL (default: the spider's)")
     parser.add_argument(
-        "--concurrency", type=positive, help="concurrent requests, overriding the polite defaults (backfills)"
+        "--concurrency",
+        type=positive,
+        metavar="N",
+        help="concurrent requests, overriding the polite defaults (backfills)",
     )
     add_log_and_setting_options(parser)
     add_run_options(parser)
 
 
 def add_log_and_setting_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--log-file", help="write the log here instead of standard error")
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING, ERROR")
+    parser.add_argument("--log-file", metavar="FILE", help="write the log here instead of standard error")
+    parser.add_argument("--log-level", default=None, metavar="LEVEL", help="DEBUG, INFO (default), WARNING, ERROR")
     parser.add_argument(
         "-s",
         "--set",
@@ -107,6 +125,7 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=positive,
+        metavar="N",
         help="run N worker processes on one queue (on --redis, or on a redis-server started for the run)",
     )
     parser.add_argument("--warc", action="store_true", help="also keep every request and response as WARC files")

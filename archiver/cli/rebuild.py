@@ -7,13 +7,32 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from archiver.cli import extras
 from archiver.cli.options import add_log_and_setting_options
 from archiver.exceptions import UsageError
 from archiver.running.runner import ExitCode, run_crawl, summary
 
+DESCRIPTION = """\
+Rebuild the posts from a WARC capture alone, offline: every request of the
+replayed crawl is answered from the WARC files, never from the network.
+Needs the warc extra (pip install 'archiver[warc]').
+"""
+EXAMPLES = """\
+Examples:
+  capture while crawling, then rebuild into a fresh folder and compare:
+    archiver crawl finews --output /srv/finews-archive --warc
+    archiver rebuild --from-warc /srv/finews-archive/warc --output /tmp/rebuilt
+    diff -r /srv/finews-archive/_posts /tmp/rebuilt/_posts
+"""
+
 
 def add_parser(sub: Any) -> None:
-    rebuild = sub.add_parser("rebuild", help="rebuild the posts from WARC files alone (archiver crawl --warc), offline")
+    rebuild = sub.add_parser(
+        "rebuild",
+        help="rebuild the posts from WARC files alone (archiver crawl --warc), offline",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+    )
     rebuild.add_argument("--from-warc", required=True, metavar="DIR", help="folder of WARC files, e.g. OUTPUT/warc")
     rebuild.add_argument("--output", "-o", required=True, help="archive folder to write (best: an empty one)")
     rebuild.add_argument("--spider", help="spider to replay through (default: the one the WARC files name)")
@@ -26,13 +45,11 @@ def run(args: argparse.Namespace) -> ExitCode:
     """Replay a WARC capture through the spider and pipelines into ``--output``; no network is used."""
     from archiver.capture import replay  # imports warcio's readers only when they are used
 
+    extras.require_extra("warc", "rebuild")
     warc_dir = Path(args.from_warc)
     if not warc_dir.is_dir():
         raise UsageError(f"--from-warc {warc_dir}: no such folder")
-    try:
-        spider, start_url, files = replay.crawl_info(warc_dir)
-    except ImportError:
-        raise UsageError("rebuild needs warcio: pip install 'archiver[warc]'") from None
+    spider, start_url, files = replay.crawl_info(warc_dir)
     if not files:
         raise UsageError(f"--from-warc {warc_dir}: no .warc.gz or .warc files")
     spider = args.spider or spider

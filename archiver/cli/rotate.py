@@ -12,9 +12,25 @@ from archiver.exceptions import UsageError
 from archiver.running.runner import ExitCode, setting_getter
 from archiver.tools.rotate import rotate_archive
 
+DESCRIPTION = """\
+The site's own practice: posts older than N days move from _posts/ to old_post/.
+Rotation takes the run lock, never overwrites a file and can be run again safely;
+rotated posts still count as archived.
+"""
+EXAMPLES = """\
+Examples:
+  once a week, keeping 30 days in _posts/ (crontab line):
+    30 3 * * 0 cd /srv/archiver && .venv/bin/archiver rotate --keep-days 30 --output /srv/finews-archive
+"""
+
 
 def add_parser(sub: Any) -> None:
-    rotate = sub.add_parser("rotate", help="move posts older than N days from _posts/ to old_post/")
+    rotate = sub.add_parser(
+        "rotate",
+        help="move posts older than N days from _posts/ to old_post/",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
+    )
     rotate.add_argument("--keep-days", type=zero_or_more, required=True, help="keep today and the N days before")
     rotate.add_argument("--output", "-o", help="archive folder (default: ARCHIVER_OUTPUT_DIR, 'output')")
     rotate.add_argument("--lock", help="the run lock file (default: OUTPUT/.archiver/lock)")

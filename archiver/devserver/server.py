@@ -30,7 +30,7 @@ test, demo or benchmark can leave it running.
 
 In-process use::
 
-    with SiteServer("demo/site", fail=0.1, seed=7) as server:
+    with SiteServer("spiders/demo/site", fail=0.1, seed=7) as server:
         run_crawler(proxy=server.proxy_url)
         assert server.count(status=200, path_contains="NewsShare") > 0
 

@@ -15,6 +15,7 @@ import pytest
 from archiver.devserver.server import SiteServer
 from demo import jekyll
 from demo.generate import (
+    SITE_DIR,
     build_site,
     demo_articles,
     diff_trees,
@@ -58,7 +59,7 @@ def expected_posts() -> dict[str, re.Match[str]]:
 def share_file(link: str) -> Path:
     m = SHARE_LINK.fullmatch(link)
     assert m, link
-    return DEMO / "site" / m["host"] / "html_News" / "NewsShare" / f"{m['code']}.html"
+    return SITE_DIR / m["host"] / "html_News" / "NewsShare" / f"{m['code']}.html"
 
 
 def decode_share_page(data: bytes) -> str:
@@ -74,7 +75,7 @@ def decode_share_page(data: bytes) -> str:
 
 def test_regenerating_gives_the_committed_demo(tmp_path: Path) -> None:
     write_demo(demo_articles(), tmp_path)
-    assert diff_trees(tmp_path / "site", DEMO / "site") == []
+    assert diff_trees(tmp_path / "site", SITE_DIR) == []
     assert diff_trees(tmp_path / "expected", DEMO / "expected") == []
 
 
@@ -105,7 +106,7 @@ def test_expected_posts_follow_the_site_layout() -> None:
         code = re.search(r"(?:infoCode=|,)(\w+?)(?:\.html)?$", post["link"])
         assert code, post["link"]
         assert name == f"{post['date'][:10]}-{code[1]}.md"
-        page = DEMO / "site" / SITE_HOST / post["slug"] / post["date"][:10].replace("-", "/") / f"{code[1]}.html"
+        page = SITE_DIR / SITE_HOST / post["slug"] / post["date"][:10].replace("-", "/") / f"{code[1]}.html"
         assert f"<h1>{post['title']}</h1>" in page.read_text(encoding="utf-8")
 
 
@@ -143,7 +144,7 @@ def test_share_pages_hold_the_exact_source_body() -> None:
 
 
 def test_gb18030_share_pages_are_labelled_gb2312_and_defeat_the_gb2312_codec() -> None:
-    labelled = [p for p in (DEMO / "site").rglob("NewsShare/*.html") if b'<meta charset="gb2312">' in p.read_bytes()]
+    labelled = [p for p in SITE_DIR.rglob("NewsShare/*.html") if b'<meta charset="gb2312">' in p.read_bytes()]
     assert len(labelled) >= 3
     strict_failures = 0
     for path in labelled:
@@ -172,7 +173,7 @@ def test_demo_has_the_promised_shape() -> None:
     names = {name.split("-", 3)[3] for name in posts}
     assert any(f"NW{n}" in names for n in names), "an emnews post and a media post of one article"
     assert any("choicewzp1.eastmoney.com" in p["link"] for p in posts.values())
-    size = sum(f.stat().st_size for f in (DEMO / "site").rglob("*") if f.is_file())
+    size = sum(f.stat().st_size for f in SITE_DIR.rglob("*") if f.is_file())
     assert size < 500_000
 
 
@@ -242,7 +243,7 @@ def section(path: Path) -> tuple[Any, ...]:
 @pytest.mark.jekyll
 def test_jekyll_renders_the_committed_pages(tmp_path: Path) -> None:
     built = jekyll.build_archive(DEMO / "expected", tmp_path)
-    committed = DEMO / "site" / SITE_HOST
+    committed = SITE_DIR / SITE_HOST
     pages = sorted(p.relative_to(built) for p in built.rglob("*.html"))
     assert pages == sorted(p.relative_to(committed) for p in committed.rglob("*.html"))
     for page in pages:
