@@ -39,6 +39,8 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from archiver import config
 from archiver import signals as archiver_signals
+from archiver.crawl import unwritable
+from archiver.exceptions import ArchiveUnwritable
 from archiver.store.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -144,7 +146,10 @@ class FailureLog:
     def spider_closed(self) -> None:
         path = config.state_dir(self.crawler.settings) / RETRY_FILE
         if self.retry:
-            atomic_write(path, json.dumps(self.retry, ensure_ascii=False, indent=1).encode("utf-8"))
+            try:
+                atomic_write(path, json.dumps(self.retry, ensure_ascii=False, indent=1).encode("utf-8"))
+            except ArchiveUnwritable as exc:
+                unwritable.stop(self.crawler, exc)
         else:
             path.unlink(missing_ok=True)
 
