@@ -32,9 +32,12 @@ def stop(crawler: Crawler, error: ArchiveUnwritable) -> None:
         return
     stats.set_value(STAT, str(error))
     logger.error("%s; stopping the run (nothing half-written; the next run completes the archive)", error)
-    engine = crawler.engine
+    try:
+        engine = crawler.engine
+    except RuntimeError:  # no engine yet: the stat alone makes the run fail
+        return
     if engine is None or engine.spider is None:
-        return  # not running (yet, or any more): the stat alone makes the run fail
+        return
     deferred_from_coro(engine.close_spider_async(reason=FINISH_REASON)).addErrback(_ignore)
 
 
