@@ -145,13 +145,13 @@ class FailureLog:
 
     def spider_closed(self) -> None:
         path = config.state_dir(self.crawler.settings) / RETRY_FILE
-        if self.retry:
-            try:
+        try:
+            if self.retry:
                 atomic_write(path, json.dumps(self.retry, ensure_ascii=False, indent=1).encode("utf-8"))
-            except ArchiveUnwritable as exc:
-                unwritable.stop(self.crawler, exc)
-        else:
-            path.unlink(missing_ok=True)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError as exc:  # a full or read-only archive: one line, the run fails (exit 1)
+            unwritable.stop(self.crawler, exc if isinstance(exc, ArchiveUnwritable) else ArchiveUnwritable(path, exc))
 
     def refused(self, url: str, reason: str, detail: str = "") -> None:
         if self.add(url, "refused", reason, detail):

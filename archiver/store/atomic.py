@@ -19,6 +19,7 @@ import os
 import re
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from archiver.exceptions import ArchiveUnwritable
@@ -41,8 +42,15 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
 
     Raises ``ArchiveUnwritable`` (an ``OSError``) when the archive cannot be written at all.
     """
-    try:
+    with writing(path):
         _atomic_write(path, data, fsync=fsync)
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an ``OSError`` of ``UNWRITABLE`` kind raised inside into ``ArchiveUnwritable(path, error)``."""
+    try:
+        yield
     except ArchiveUnwritable:
         raise
     except OSError as exc:

@@ -25,7 +25,7 @@ from archiver.format import post as postfmt
 from archiver.format.rendering import same_rendering
 from archiver.format.slug import is_valid_slug
 from archiver.items import BODY_FROM_PAGE, Article
-from archiver.store.atomic import atomic_write, remove_stale_temp_files
+from archiver.store.atomic import atomic_write, remove_stale_temp_files, writing
 from archiver.store.index import POST_FOLDERS, ArchiveIndex, Entry
 
 logger = logging.getLogger(__name__)
@@ -55,10 +55,12 @@ class ArchiveExporter:
     def open(self, index: ArchiveIndex | None = None) -> None:
         """Create the folders, remove what killed runs left, index the archive (unless ``index`` is given)."""
         for folder in (self.posts_dir, self.category_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            with writing(folder):
+                folder.mkdir(parents=True, exist_ok=True)
         for name in (*POST_FOLDERS, "category"):
-            for path in remove_stale_temp_files(self.root / name):
-                logger.info("removed a temporary file a killed run left behind: %s", path)
+            with writing(self.root / name):
+                for path in remove_stale_temp_files(self.root / name):
+                    logger.info("removed a temporary file a killed run left behind: %s", path)
         self.index = ArchiveIndex.scan(self.root) if index is None else index
 
     def close(self) -> None:

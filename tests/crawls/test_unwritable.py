@@ -152,3 +152,42 @@ def test_a_full_disk_stops_the_run_and_the_next_run_completes(
     assert again.returncode == 0, again.stderr[-2000:]
     assert archive_files(moved) == files
     assert temp_files(moved) == []
+
+
+def test_a_read_only_archive_fails_in_one_line_and_is_completed_once_writable(
+    exact: tuple[dict[str, bytes], int], tmp_path: Path
+) -> None:
+    files, _ = exact
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode(errors='replace').strip()}")
+    try:
+        output = mount / "archive"
+        with SiteServer(DEMO / "site", max_seconds=300) as server:
+            assert crawl(output, server.proxy_url, *RECHECK).returncode == 0
+            missing = output / "_posts" / "2023-03-02-NW202303021645000505.md"
+            missing.unlink()
+            subprocess.run(["mount", "-o", "remount,ro", str(mount)], check=True)
+            # The run lock is the first write: refused at once.
+            locked = crawl(output, server.proxy_url, *RECHECK)
+            assert locked.returncode == 1, locked.stderr[-2000:]
+            lock = output / ".archiver" / "lock"
+            assert (
+                locked.stderr.splitlines()[-1] == f"archiver: cannot write the archive: {lock}: Read-only file system"
+            )
+            # With the lock elsewhere, the missing post is the first write.
+            result = crawl(output, server.proxy_url, *RECHECK, "--lock", str(tmp_path / "lock"))
+            assert result.returncode == 1, result.stderr[-2000:]
+            assert (
+                result.stderr.splitlines()[-1]
+                == f"archiver: cannot write the archive: {missing}: Read-only file system"
+            )
+            assert "Traceback" not in result.stderr
+            subprocess.run(["mount", "-o", "remount,rw", str(mount)], check=True)
+            again = crawl(output, server.proxy_url, *RECHECK)
+            assert again.returncode == 0, again.stderr[-2000:]
+            assert archive_files(output) == files
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
