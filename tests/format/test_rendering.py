@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from archiver.format import htmlsource
-from archiver.format.post import render_post
+from archiver.format.post import parse_post, render_post
 from archiver.format.rendering import canonical_html, markdown_to_html, rendered, same_rendering
 from archiver.format.unrender import source_body, split_tail
 from archiver.items import Article
@@ -153,3 +157,38 @@ def test_the_corpus_renders_as_jekyll_rendered_it(replica: Path) -> None:
         assert got.front[1] == canonical_html(h1.inner(text)), post.name
         checked += 1
     assert checked >= 30
+
+
+def test_the_demo_bodies_render_as_jekyll_rendered_them() -> None:
+    """``demo/kramdown.json`` holds what real Jekyll made of the demo bodies kramdown rewrites."""
+    demo = Path(__file__).resolve().parents[2] / "demo"
+    renderings = json.loads((demo / "kramdown.json").read_text("utf-8"))
+    assert renderings
+    for name, html in renderings.items():
+        body = parse_post((demo / "expected" / "_posts" / name).read_text("utf-8")).body or ""
+        # The demo renders an emnews digest (the leading `> ` block) apart from the body.
+        body = re.sub(r"\A> [^\n]*\n\n", "", body)
+        assert canonical_html(markdown_to_html(body)) == canonical_html(html), name
+
+
+_TEXT = st.text(alphabet="一二三文字，。；：“”‘’（）abcXYZ019 -_.\"'", min_size=1, max_size=30).filter(str.strip)
+_BLOCK = st.one_of(
+    _TEXT.map(lambda t: t.strip()),
+    _TEXT.map(lambda t: f"<p>{html.escape(t)}</p>"),
+    _TEXT.map(lambda t: f'<p class="em_media"><strong>{html.escape(t)}</strong></p>'),
+    _TEXT.map(lambda t: f"> {t.strip()}"),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_BLOCK, st.sampled_from(["\n\n", "\n", ""])), min_size=1, max_size=6))
+def test_a_body_rebuilt_from_its_rendered_page_renders_the_same(blocks: list[tuple[str, str]]) -> None:
+    # Blocks after a Markdown block need a blank line; HTML blocks may follow each other closely.
+    source = ""
+    for block, separator in blocks:
+        if source:
+            html_before = source.rstrip().endswith(">") and not source.rsplit("\n\n", 1)[-1].startswith(">")
+            source += separator if html_before and block.startswith("<") else "\n\n"
+        source += block
+    page = markdown_to_html(source)
+    assert same(article(source), article(source_body(split_tail(page).body_html)))
