@@ -119,8 +119,8 @@ def test_liquid_escapes_render_as_the_text_they_print() -> None:
 
 
 def test_markdown_to_html_keeps_an_html_block_across_blank_lines() -> None:
-    html = markdown_to_html("<div>\n\n<p>一</p>\n\n</div>\n\n二")
-    assert canonical_html(html) == canonical_html("<div><p>一</p></div><p>二</p>")
+    out = markdown_to_html("<div>\n\n<p>一</p>\n\n</div>\n\n二")
+    assert canonical_html(out) == canonical_html("<div><p>一</p></div><p>二</p>")
 
 
 def test_a_body_rebuilt_from_its_rendering_renders_the_same() -> None:
@@ -164,11 +164,11 @@ def test_the_demo_bodies_render_as_jekyll_rendered_them() -> None:
     demo = Path(__file__).resolve().parents[2] / "demo"
     renderings = json.loads((demo / "kramdown.json").read_text("utf-8"))
     assert renderings
-    for name, html in renderings.items():
+    for name, jekyll_html in renderings.items():
         body = parse_post((demo / "expected" / "_posts" / name).read_text("utf-8")).body or ""
         # The demo renders an emnews digest (the leading `> ` block) apart from the body.
         body = re.sub(r"\A> [^\n]*\n\n", "", body)
-        assert canonical_html(markdown_to_html(body)) == canonical_html(html), name
+        assert canonical_html(markdown_to_html(body)) == canonical_html(jekyll_html), name
 
 
 _TEXT = st.text(alphabet="一二三文字，。；：“”‘’（）abcXYZ019 -_.\"'", min_size=1, max_size=30).filter(str.strip)
