@@ -94,6 +94,7 @@ def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, An
         if isinstance(error, SettingError):
             raise UsageError(str(error)) from None
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
+    # archiver/archive_unwritable (archiver.crawl.unwritable.STAT): also set by a write failing at close.
     if stats.get("finish_reason") not in ("finished", None) or stats.get("archiver/archive_unwritable"):
         return ExitCode.ERROR, stats
     if stats.get("archiver/pages/failed", 0):
