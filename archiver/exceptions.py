@@ -26,3 +26,23 @@ class LockedError(RuntimeError):
         super().__init__(f"another run holds the lock {path}{who}; exiting")
         self.path = path
         self.holder = holder
+
+
+class ArchiveUnwritable(OSError):
+    """The archive (or its ``.archiver/`` state) cannot be written: disk full, read-only, no permission.
+
+    No later write can be expected to succeed, so the run stops at once (exit 1) with this one line
+    (``str()``): ``cannot write the archive: <path>: <OS error>``. An ``OSError`` still, so code
+    that handles any ``OSError`` keeps doing so.
+    """
+
+    def __init__(self, path: Path | str, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror, str(path))
+        self.path = Path(path)
+        self.error = error
+
+    def __str__(self) -> str:
+        return f"cannot write the archive: {self.path}: {self.error.strerror or self.error}"
+
+    def __reduce__(self) -> tuple[type[ArchiveUnwritable], tuple[Path, OSError]]:
+        return (type(self), (self.path, self.error))

@@ -5,6 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+# Where an article's body came from (``Article.body_source``), best first. The exporter never lets a
+# weaker source replace an archived file that renders the same (archiver.store.exporter).
+BODY_FROM_SHARE = "share"  # cut from the share page: the exact source of the post body
+BODY_FROM_PAGE = "page"  # rebuilt from the rendered post page (archiver.format.unrender)
+
 
 @dataclass
 class Article:
@@ -33,7 +38,8 @@ class Article:
     # Where the item came from: the post page URL, or the share URL for share-only articles.
     url: str | None = None
     share_url: str | None = None
-    # "share" when the body was cut from the share page (exact), "page" when rebuilt from the post page.
+    # BODY_FROM_SHARE ("share") when the body was cut from the share page (exact), BODY_FROM_PAGE
+    # ("page") when rebuilt from the post page; None (unknown) is taken as exact.
     body_source: str | None = None
     layout: str = "post"
     # The source form of the site generator's version that wrote the post (``archiver.post.SOURCE_FORMS``):

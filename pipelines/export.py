@@ -1,4 +1,11 @@
-"""Export: hand each finished article to the exporter, and count what happened to it."""
+"""Export: hand each finished article to the exporter, and count what happened to it.
+
+An article the exporter keeps from a better source (``Outcome.KEPT``) counts as unchanged, and as
+``archiver/posts/kept_better_source``. An archive that cannot be written (``ArchiveUnwritable``:
+disk full, read-only, no permission) stops the run at once (``archiver.crawl.unwritable``): one
+line names the path and the OS error, no item is dumped into the log, and the articles still in
+flight are left for the next run.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,12 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 
 from archiver import config
+from archiver.crawl import unwritable
 from archiver.crawl.archive import ArchiveAtStart
 from archiver.crawl.state import shared
+from archiver.exceptions import ArchiveUnwritable
 from archiver.items import Article
-from archiver.store.exporter import ArchiveExporter
+from archiver.store.exporter import ArchiveExporter, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +50,16 @@ class ExportPipeline:
 
     def process_item(self, item: Any) -> Any:
         assert self.exporter is not None, "open_spider was not called"
+        if unwritable.stopped(self.crawler):
+            return item  # the run is stopping: not written, so the next run fetches it again
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
-        outcome, path = self.exporter.export(article)
+        try:
+            outcome, path = self.exporter.export(article)
+        except ArchiveUnwritable as exc:
+            unwritable.stop(self.crawler, exc)
+            return item
+        if outcome is Outcome.KEPT:
+            self.stats.inc_value(f"archiver/posts/{Outcome.UNCHANGED.value}")
         self.stats.inc_value(f"archiver/posts/{outcome.value}")
         logger.debug("%s %s", outcome.value, path)
         return item

@@ -31,7 +31,7 @@ from w3lib.url import canonicalize_url, safe_url_string
 from archiver.crawl.failures import FailureLog, is_transient
 from archiver.crawl.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID, wanted
 from archiver.crawl.state import shared
-from archiver.exceptions import UsageError
+from archiver.exceptions import ArchiveUnwritable, UsageError
 from archiver.format import dates, htmlsource
 from archiver.format.post import POST_ID
 from archiver.format.sanitize import text_to_html
@@ -312,6 +312,8 @@ class FinewsSpider(scrapy.Spider):
         return link if codes and codes[0] else None
 
     def parse_share(self, response: Response, article: Article, body_html: str | None = None) -> Iterator[Article]:
+        # A share page gone (404, 410) or without its article: the post page body, which the
+        # exporter writes only when it renders differently from the archived file (never degrade).
         exact = (
             response.status == 200
             and isinstance(response, TextResponse)
@@ -325,6 +327,8 @@ class FinewsSpider(scrapy.Spider):
         """The share page is unreachable: the post is archived from its post page all the same."""
         kwargs = failure.request.cb_kwargs  # type: ignore[attr-defined]
         article = kwargs["article"]
+        if failure.check(ArchiveUnwritable):
+            return  # the run is stopping (archiver.crawl.unwritable): the next run fetches both pages
         if failure.value is not None and is_transient(failure.value):
             # Not gone, only failing now: a post page body would be archived as known and never
             # corrected, so the post waits for the next run, which fetches both pages again.

@@ -20,7 +20,7 @@ from typing import NoReturn
 from archiver import __version__
 from archiver.cli import crawl, demo, rebuild, rotate, verify
 from archiver.cli.options import Parser
-from archiver.exceptions import LockedError, UsageError
+from archiver.exceptions import ArchiveUnwritable, LockedError, UsageError
 from archiver.running.runner import ExitCode
 
 SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild)
@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.LOCKED
     except KeyboardInterrupt:
         print("archiver: interrupted", file=sys.stderr)
+        return ExitCode.ERROR
+    except ArchiveUnwritable as exc:  # "cannot write the archive: <path>: <OS error>"
+        print(f"archiver: {exc}", file=sys.stderr)
         return ExitCode.ERROR
     except Exception as exc:  # the one place where any failure becomes a one-line reason and an exit code
         print(f"archiver: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -53,6 +53,8 @@ def run(args: argparse.Namespace) -> ExitCode:
     else:
         code, stats = run_crawl(args.spider, crawl_settings(args), spider_args)
     print(summary(stats), file=sys.stderr if args.log_file is None else sys.stdout)
+    if message := stats.get("archiver/archive_unwritable"):  # archiver.crawl.unwritable.STAT
+        print(f"archiver: {message}", file=sys.stderr)
     return code
 
 

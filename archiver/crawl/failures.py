@@ -39,6 +39,8 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 
 from archiver import config
 from archiver import signals as archiver_signals
+from archiver.crawl import unwritable
+from archiver.exceptions import ArchiveUnwritable
 from archiver.store.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
@@ -143,10 +145,13 @@ class FailureLog:
 
     def spider_closed(self) -> None:
         path = config.state_dir(self.crawler.settings) / RETRY_FILE
-        if self.retry:
-            atomic_write(path, json.dumps(self.retry, ensure_ascii=False, indent=1).encode("utf-8"))
-        else:
-            path.unlink(missing_ok=True)
+        try:
+            if self.retry:
+                atomic_write(path, json.dumps(self.retry, ensure_ascii=False, indent=1).encode("utf-8"))
+            else:
+                path.unlink(missing_ok=True)
+        except OSError as exc:  # a full or read-only archive: one line, the run fails (exit 1)
+            unwritable.stop(self.crawler, exc if isinstance(exc, ArchiveUnwritable) else ArchiveUnwritable(path, exc))
 
     def refused(self, url: str, reason: str, detail: str = "") -> None:
         if self.add(url, "refused", reason, detail):

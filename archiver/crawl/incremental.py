@@ -91,7 +91,11 @@ class IncrementalState:
             logger.info("backfill window: %s", self.window)
 
     def spider_closed(self) -> None:
-        removed = self.store.prune(self.cutoff)
+        try:
+            removed = self.store.prune(self.cutoff)
+        except OSError as exc:  # a read-only archive: the next run prunes (archiver.crawl.unwritable)
+            logger.warning("page store: cannot remove the pages of old days: %s", exc)
+            return
         if removed:
             logger.debug("page store: %d pages of days before %s removed", removed, self.cutoff)
 

@@ -19,8 +19,10 @@ from scrapy.http import Request, Response
 from scrapy.http.headers import Headers
 from scrapy.responsetypes import responsetypes
 
+from archiver.crawl import unwritable
 from archiver.crawl.incremental import IncrementalState
 from archiver.crawl.state import shared
+from archiver.exceptions import ArchiveUnwritable
 from archiver.store.pagestore import LISTING, StoredPage
 
 _META_BUCKET = "archiver_store_bucket"
@@ -33,6 +35,7 @@ class IncrementalMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         assert crawler.stats is not None
+        self.crawler = crawler
         self.state = shared(crawler, IncrementalState)
         self.stats = crawler.stats
 
@@ -72,7 +75,10 @@ class IncrementalMiddleware:
         if response.status == 200 and "dataloss" not in response.flags:
             page = _page_of(request, response, listing=bucket == LISTING)
             if page.conditional_headers():
-                self.state.store.save(bucket, page)
+                try:
+                    self.state.store.save(bucket, page)
+                except ArchiveUnwritable as exc:  # the run stops at once (archiver.crawl.unwritable)
+                    unwritable.stop(self.crawler, exc)
         elif response.status in (404, 410) and bucket == LISTING:
             # A listing that is gone is no longer re-requested by later crawls.
             self.state.store.delete(bucket, request.url)

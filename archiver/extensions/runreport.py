@@ -17,6 +17,7 @@ from scrapy.crawler import Crawler
 
 from archiver import config
 from archiver import signals as archiver_signals
+from archiver.crawl import unwritable
 from archiver.store.runlog import MAX_ERRORS, RUNS_FILE, append_line, now_iso, status_of, summarize
 
 logger = logging.getLogger(__name__)
@@ -96,5 +97,11 @@ class RunReport:
             record["window"] = window
         if settings.get("JOBDIR"):
             record["jobdir"] = str(settings.get("JOBDIR"))
-        append_line(self.path, record)
+        if message := unwritable.message(stats):  # the archive could not be written: exit 1
+            record["status"], record["error"] = "error", message
+        try:
+            append_line(self.path, record)
+        except OSError as exc:  # the disk is full or read-only: say so in one line, no traceback
+            logger.error("cannot write the run report %s: %s", self.path, exc.strerror or exc)
+            return
         logger.info("run report appended to %s", self.path)

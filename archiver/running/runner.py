@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from archiver import settings as defaults
-from archiver.exceptions import LockedError, SettingError, UsageError
+from archiver.exceptions import ArchiveUnwritable, LockedError, SettingError, UsageError
 from archiver.store import lock, runlog
+from archiver.store.atomic import UNWRITABLE
 from archiver.store.statedir import STATE_FOLDER
 
 
@@ -42,6 +43,8 @@ def take_lock(overrides: dict[str, Any]) -> Path:
         runlog.record_locked(Path(str(get("ARCHIVER_OUTPUT_DIR") or "output")) / STATE_FOLDER, exc)
         raise
     except OSError as exc:
+        if exc.errno in UNWRITABLE:  # a full, read-only or forbidden archive: exit 1, as any write there
+            raise ArchiveUnwritable(path, exc) from None
         raise UsageError(f"cannot take the run lock {path}: {exc.strerror}; check --output and --lock") from None
 
 
@@ -86,12 +89,13 @@ def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, An
         stats = {}
     if failure:
         error = failure[0]
-        if isinstance(error, LockedError | UsageError):
+        if isinstance(error, LockedError | UsageError | ArchiveUnwritable):
             raise error
         if isinstance(error, SettingError):
             raise UsageError(str(error)) from None
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
-    if stats.get("finish_reason") not in ("finished", None):
+    # archiver/archive_unwritable (archiver.crawl.unwritable.STAT): also set by a write failing at close.
+    if stats.get("finish_reason") not in ("finished", None) or stats.get("archiver/archive_unwritable"):
         return ExitCode.ERROR, stats
     if stats.get("archiver/pages/failed", 0):
         return ExitCode.PAGES_FAILED, stats

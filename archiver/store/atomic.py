@@ -4,17 +4,28 @@ A reader (or a run after ``kill -9``) sees either the old file or the new one,
 never a part. Temporary files are named ``.<name>.<host>-<pid>.tmp`` so a
 later run can tell those a dead process left behind from those a live one is
 writing, also when workers on several machines share one archive folder.
+
+A write that fails because the archive cannot be written at all (disk full, quota, file size
+limit, read-only, no permission: ``UNWRITABLE``) removes its temporary file and raises
+``archiver.exceptions.ArchiveUnwritable``, an ``OSError`` naming the target, on which a run stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import re
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+from archiver.exceptions import ArchiveUnwritable
+
+# OS errors that say no write to this archive will succeed, as opposed to one bad path.
+UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO})
 
 _TEMP = re.compile(r"^\..+\.(?:(?P<host>[A-Za-z0-9-]+)-)?(?P<pid>\d+)\.tmp$")
 # A writer holds its temporary file for milliseconds: one of another machine this old is left over.
@@ -27,7 +38,28 @@ def _host() -> str:
 
 
 def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
-    """Write ``data`` to ``path`` atomically; the folder must exist."""
+    """Write ``data`` to ``path`` atomically; the folder must exist.
+
+    Raises ``ArchiveUnwritable`` (an ``OSError``) when the archive cannot be written at all.
+    """
+    with writing(path):
+        _atomic_write(path, data, fsync=fsync)
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an ``OSError`` of ``UNWRITABLE`` kind raised inside into ``ArchiveUnwritable(path, error)``."""
+    try:
+        yield
+    except ArchiveUnwritable:
+        raise
+    except OSError as exc:
+        if exc.errno in UNWRITABLE:
+            raise ArchiveUnwritable(path, exc) from exc
+        raise
+
+
+def _atomic_write(path: Path, data: bytes, *, fsync: bool) -> None:
     tmp = path.with_name(f".{path.name}.{_host()}-{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -38,7 +70,8 @@ def atomic_write(path: Path, data: bytes, *, fsync: bool = False) -> None:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+        # Also on a full disk: the unlink frees the part written, and no half file is left.
+        with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     if fsync:

@@ -4,6 +4,13 @@ Posts go to ``_posts/YYYY-MM-DD-<id>.md`` (or stay in ``old_post/`` once
 rotated there) and category pages to ``category/<slug>.html``. Every write is
 atomic, and a file whose text would not change is not touched (its bytes and
 mtime are kept), so a re-run over an unchanged site writes nothing.
+
+Never degrade: an article whose body was rebuilt from its rendered post page (``body_source``
+``"page"``, a weaker source than the share page's exact ``"share"``) replaces an archived file only
+when what it renders differs from what the archived file renders
+(``archiver.format.rendering.same_rendering``); otherwise the archived file stays as it is and the
+outcome is ``KEPT`` (unchanged, because the archive already holds it from a better source or in
+its original form). An exact article replaces an archived file whenever its text differs.
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ import os
 from pathlib import Path
 
 from archiver.format import post as postfmt
+from archiver.format.rendering import same_rendering
 from archiver.format.slug import is_valid_slug
-from archiver.items import Article
-from archiver.store.atomic import atomic_write, remove_stale_temp_files
+from archiver.items import BODY_FROM_PAGE, Article
+from archiver.store.atomic import atomic_write, remove_stale_temp_files, writing
 from archiver.store.index import POST_FOLDERS, ArchiveIndex, Entry
 
 logger = logging.getLogger(__name__)
@@ -27,6 +35,8 @@ class Outcome(enum.Enum):
     NEW = "new"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+    # Unchanged too: the article came from a weaker source and renders as the archived file does.
+    KEPT = "kept_better_source"
 
 
 class ExportError(RuntimeError):
@@ -45,10 +55,12 @@ class ArchiveExporter:
     def open(self, index: ArchiveIndex | None = None) -> None:
         """Create the folders, remove what killed runs left, index the archive (unless ``index`` is given)."""
         for folder in (self.posts_dir, self.category_dir):
-            folder.mkdir(parents=True, exist_ok=True)
+            with writing(folder):
+                folder.mkdir(parents=True, exist_ok=True)
         for name in (*POST_FOLDERS, "category"):
-            for path in remove_stale_temp_files(self.root / name):
-                logger.info("removed a temporary file a killed run left behind: %s", path)
+            with writing(self.root / name):
+                for path in remove_stale_temp_files(self.root / name):
+                    logger.info("removed a temporary file a killed run left behind: %s", path)
         self.index = ArchiveIndex.scan(self.root) if index is None else index
 
     def close(self) -> None:
@@ -70,6 +82,9 @@ class ArchiveExporter:
         outcome = Outcome.NEW if known is None else Outcome.UPDATED
         if known is not None and known.path == target and _same_bytes(target, data):
             outcome = Outcome.UNCHANGED
+        elif known is not None and article.body_source == BODY_FROM_PAGE and _renders_same(known.path, data):
+            # The site did not change the post: only the source it was read from is weaker.
+            return Outcome.KEPT, known.path
         else:
             atomic_write(target, data, fsync=self.fsync)
             self.index.entries[article.post_id] = Entry(article.post_id, article.date.date(), target)
@@ -101,6 +116,14 @@ class ArchiveExporter:
         if not resolved.is_relative_to(Path(os.path.abspath(self.root))):
             raise ExportError(f"refusing to write outside the archive: {path}")
         return path
+
+
+def _renders_same(path: Path, data: bytes) -> bool:
+    try:
+        archived = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return same_rendering(archived, data.decode("utf-8"))
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:

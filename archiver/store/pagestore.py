@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archiver.store.atomic import atomic_write, remove_stale_temp_files
+from archiver.store.atomic import atomic_write, remove_stale_temp_files, writing
 
 logger = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ class PageStore:
         }
         data = MAGIC + json.dumps(header, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n" + page.body
         path = self.path(bucket, page.url)
-        path.parent.mkdir(exist_ok=True)
+        with writing(path.parent):  # a full disk fails here too: ArchiveUnwritable, as atomic_write
+            path.parent.mkdir(exist_ok=True)
         atomic_write(path, data, fsync=self.fsync)
 
     def delete(self, bucket: str, url: str) -> None:
