@@ -1,6 +1,6 @@
 """Never degrade the archive: share pages gone leave exact posts as they are; real changes still land.
 
-Crawls of the bundled demo site (``demo/site``, dated 2023, so ``--recheck-days`` is large to
+Crawls of the bundled demo site (``spiders/demo/site``, dated 2023, so ``--recheck-days`` is large to
 revalidate every post). Several of its posts render from bodies that a rebuild from the post page
 writes in other bytes (Markdown paragraphs instead of HTML), the case that used to rewrite exact
 files from a weaker source.
@@ -20,7 +20,7 @@ from tests.incsite import archive_files, snapshot, temp_files
 
 pytestmark = pytest.mark.slow
 
-DEMO = Path(__file__).resolve().parents[2] / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "spiders" / "demo"  # the demo site: DEMO / "site"
 RECHECK = ("--recheck-days", "100000")
 GONE = {"NewsShare": 404}
 

@@ -23,7 +23,7 @@ from tests.incsite import archive_files, temp_files
 
 pytestmark = pytest.mark.slow
 
-DEMO = Path(__file__).resolve().parents[2] / "demo"
+DEMO = Path(__file__).resolve().parents[2] / "spiders" / "demo"  # the demo site: DEMO / "site"
 RECHECK = ("--recheck-days", "100000")
 # Runs the archiver under a file size limit; SIGXFSZ ignored, so a write past it fails with EFBIG.
 LIMITED = """

@@ -13,6 +13,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from archiver.crawl import unwritable
+from archiver.crawl.archive import ArchiveAtStart
 from archiver.exceptions import ArchiveUnwritable
 from archiver.items import BODY_FROM_PAGE, BODY_FROM_SHARE, Article
 from archiver.store.exporter import ArchiveExporter
@@ -38,7 +39,7 @@ def article(body: str = EXACT, source: str = BODY_FROM_SHARE, post_id: str = "NW
 
 @pytest.fixture
 def pipeline(tmp_path: Path) -> ExportPipeline:
-    crawler = get_crawler(settings_dict={"ARCHIVER_OUTPUT_DIR": str(tmp_path)})
+    crawler = get_crawler(settings_dict={"ARCHIVER_OUTPUT_DIR": str(tmp_path), "EXTENSIONS": {ArchiveAtStart: 0}})
     assert crawler.stats is not None
     crawler.stats.open_spider()
     pipeline = ExportPipeline.from_crawler(crawler)
