@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from archiver.cli import crawl, demo, rebuild, rotate, verify
+from archiver.cli import wacz as wacz_command
 from archiver.cli.options import Parser
 from archiver.exceptions import LockedError, UsageError
 from archiver.running.runner import ExitCode
 
-SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild)
+SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild, wacz_command)
 
 
 def build_parser() -> argparse.ArgumentParser:
