@@ -253,3 +253,35 @@ def test_a_killed_run_leaves_readable_warc_files(tmp_path: Path, demo_site: Path
     for post_id in finished:
         (name,) = [name for name in full if name.endswith(f"-{post_id}.md")]
         assert partial[name] == full[name], name
+
+
+def test_the_run_after_a_kill_appends_to_the_same_file(tmp_path: Path, demo_site: Path) -> None:
+    from archiver.capture import cdxj
+    from archiver.capture.warcfile import index_region
+    from archiver.devserver.server import SiteServer
+    from tests.capture.test_warcfile import read_all
+
+    out = tmp_path / "out"
+    with SiteServer(demo_site, delay=0.1, max_seconds=120) as server:
+        command = [sys.executable, "-m", "archiver", "crawl", "finews", "--start-url", SITE_URL]
+        command += ["--output", str(out), "--warc", "--concurrency", "4"]
+        proc = subprocess.Popen(
+            command, cwd=REPO, env=archiver_env(server.proxy_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and server.count(path_contains="NewsShare") < 4:
+                time.sleep(0.02)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        (killed,) = warc_files(out / "warc")
+        result = crawl(out, server.proxy_url, "--warc")  # the next cron run
+        assert result.returncode == 0, result.stderr[-3000:]
+    (path,) = warc_files(out / "warc")
+    assert path == killed  # appended to, not a new file
+    assert warcio_check(path).returncode == 0
+    records = read_all(path)  # every record whole, to the last byte
+    assert [kind for kind, _, _ in records].count("warcinfo") == 1
+    # The index names every response and revisit of the file, the killed run's included.
+    assert cdxj.read(cdxj.index_path(path)) == sorted(index_region(path, 0, path.stat().st_size))
