@@ -176,8 +176,11 @@ class WarcCaptureMiddleware:
         earlier = self.last.get(response.url)
         if response.status == 304 and any(request.headers.get(name) for name in _CONDITIONAL):
             return PROFILE_NOT_MODIFIED, earlier
-        same = earlier is not None and response.status == earlier.get("status") == 200
-        if same and payload_digest(response.body) == earlier.get("payload_digest"):  # type: ignore[union-attr]
+        if (
+            earlier is not None
+            and response.status == earlier.get("status") == 200
+            and payload_digest(response.body) == earlier.get("payload_digest")  # hashed only when it may match
+        ):
             return PROFILE_IDENTICAL, earlier
         return None
 

@@ -88,15 +88,12 @@ def index_region(path: Path, start: int, end: int) -> list[str]:
     lines = []
     records = ArchiveIterator(io.BytesIO(data))
     for record in records:
-        record_line = None
         if record.rec_type in ("response", "revisit"):
-            # Headers are parsed now; the offset and length are known once the record has been read.
-            pending = record
-            offset = records.get_record_offset()
-            length = records.get_record_length()
-            record_line = cdxj.record_line(pending, path.name, start + offset, length)
-        if record_line:
-            lines.append(record_line)
+            # The length is known once the iterator has read the record to its end; the headers stay parsed.
+            offset, length = records.get_record_offset(), records.get_record_length()
+            found = cdxj.record_line(record, path.name, start + offset, length)
+            if found is not None:
+                lines.append(found)
     return lines
 
 

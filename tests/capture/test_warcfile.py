@@ -140,7 +140,7 @@ from tests.capture.test_warcfile import _warcinfo, response_bytes
 real = os.write
 warcfile.os.write = lambda fd, data: real(fd, bytes(data[:4096]))
 writer = warcfile.WarcFiles(Path(sys.argv[1]), max_bytes=10**9, kind="crawl", warcinfo=_warcinfo)
-for i in range(10_000):
+for i in range(200):  # 80 MB at most
     writer.append(response_bytes(f"http://example.test/{i}.html", os.urandom(400_000)))
 """
 
@@ -170,7 +170,7 @@ def test_kill_9_in_the_middle_of_a_record_then_a_run_appends(tmp_path: Path) -> 
     assert torn > 0
     with pytest.raises(AssertionError, match="declares"):  # the torn record
         read_all(path)
-    writer = files(tmp_path)
+    writer = files(tmp_path, max_bytes=10**9)  # as the killed writer's: room in its file
     writer.append(response_bytes("http://example.test/after-the-kill.html", b"<p>next run</p>"), lambda n, o: [])
     writer.close()
     assert writer.name == path.name  # appended to the same file
