@@ -58,12 +58,18 @@ class LastCaptures:
     def __init__(self, state: Path, root: Path) -> None:
         self.path = state / FILE
         self.root = root  # the archive: capture paths are relative to it
+        self._files: dict[str, bool] = {}
         known = _load(self.path)
         self.known = {url: capture for url, capture in known.items() if self._exists(capture)}
         self.new: dict[str, dict[str, Any]] = {}
 
     def _exists(self, capture: Any) -> bool:
-        return isinstance(capture, dict) and bool(capture.get("warc")) and (self.root / capture["warc"]).is_file()
+        if not isinstance(capture, dict) or not isinstance(capture.get("warc"), str):
+            return False
+        name = capture["warc"]
+        if name not in self._files:  # a few files hold the captures of thousands of URLs: one stat each
+            self._files[name] = (self.root / name).is_file()
+        return self._files[name]
 
     def get(self, url: str) -> dict[str, Any] | None:
         return self.new.get(url) or self.known.get(url)

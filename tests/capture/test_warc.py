@@ -147,6 +147,18 @@ def test_files_rotate_by_size_and_each_opens_with_warcinfo(tmp_path: Path) -> No
     assert len(WarcIndex.scan(tmp_path / "warc").responses) == 40
 
 
+def test_workers_of_a_distributed_run_write_worker_files(tmp_path: Path) -> None:
+    names = []
+    for i, settings in enumerate(({}, {"ARCHIVER_REDIS_URL": "redis://127.0.0.1:1/0"})):
+        middleware = capture_middleware(tmp_path, **settings)
+        request = Request(f"http://example.test/{i}.html")
+        middleware.process_request(request)
+        middleware.process_response(request, HtmlResponse(request.url, body=b"<p>x</p>", request=request))
+        names.append(request.meta[META_CAPTURE]["warc"])
+        middleware.spider_closed()
+    assert "-crawl-00001.warc.gz" in names[0] and "-worker-00001.warc.gz" in names[1]
+
+
 def test_a_torn_last_record_is_skipped(tmp_path: Path) -> None:
     middleware = capture_middleware(tmp_path)
     for i in range(5):
