@@ -56,7 +56,7 @@ ARCHIVER_REDIS_IDLE_TIMEOUT = 1.0
 # --- raw capture as WARC (archiver/capture/warc.py; `archiver rebuild --from-warc` replays it) ---
 # Every request and response as WARC records under <output>/warc/, and .archiver/captures.jsonl.
 ARCHIVER_WARC_ENABLED = False
-# A WARC file is closed and a new one started past this size (bytes).
+# Runs append to the file of the day (archiver/capture/warcfile.py); the next one is started past this size (bytes).
 ARCHIVER_WARC_MAX_BYTES = 1_000_000_000
 # A folder of WARC files: every request is answered from them, never from the network (`archiver rebuild`).
 ARCHIVER_REPLAY_DIR = ""

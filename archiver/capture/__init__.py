@@ -1,5 +1,8 @@
-"""Raw capture and replay: WARC records of every request and response, and a crawl answered from them.
+"""Raw capture and replay: WARC records of every request and response, their index, a crawl answered from them.
 
+``warc`` (the capture middleware, revisits), ``warcfile`` (the files: by day and size, locked,
+repaired), ``cdxj`` (the index next to them), ``revisits`` (the last capture of each URL),
+``replay`` (``archiver rebuild --from-warc``), ``wacz`` (``archiver wacz``).
 The only modules that import warcio (import-linter checks it), and only when the capture is on.
 May import the Scrapy component layers and below.
 """

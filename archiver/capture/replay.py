@@ -11,6 +11,11 @@ page that could not be fetched; nothing ever reaches the network.
 
 When a URL was recorded more than once (retries, several runs' files in one folder), the latest
 response that holds content is replayed: a ``304 Not Modified`` only confirms an earlier one.
+A ``revisit`` record resolves to the payload it refers to: an ``identical-payload-digest``
+revisit is replayed as its own status and headers with the body of the record named by
+``WARC-Refers-To`` (or found by ``WARC-Refers-To-Target-URI`` and ``-Date``, or by its payload
+digest); a ``server-not-modified`` revisit is a 304 and, like one, only confirms the capture it
+refers to. A revisit whose payload is in none of the files is not replayed.
 A file cut short by a killed run is read up to its last whole record.
 """
 
@@ -35,12 +40,26 @@ class NotCaptured(Exception):
     """The WARC files hold no response for a requested URL."""
 
 
+_IDENTICAL = "/revisit/identical-payload-digest"
+# What a response or revisit record is known and found by.
+_REFERS = (
+    "WARC-Profile",
+    "WARC-Refers-To",
+    "WARC-Refers-To-Target-URI",
+    "WARC-Refers-To-Date",
+    "WARC-Payload-Digest",
+    "WARC-Record-ID",
+    "WARC-Date",
+)
+
+
 @dataclass(frozen=True)
 class Recorded:
     path: Path
     offset: int
     date: dt.datetime
     status: int
+    payload: tuple[Path, int] | None = None  # a revisit's: where the body it refers to is
 
     def better_than(self, other: Recorded) -> bool:
         """Content beats a 304; then the later capture wins."""
@@ -80,6 +99,11 @@ class WarcIndex:
         from warcio.archiveiterator import ArchiveIterator
 
         index = cls(folder)
+        candidates: dict[str, list[Recorded]] = {}
+        revisits: list[tuple[str, Recorded, dict[str, str]]] = []
+        by_id: dict[str, tuple[Path, int]] = {}
+        by_capture: dict[tuple[str, str], tuple[Path, int]] = {}
+        by_digest: dict[str, tuple[Path, int]] = {}
         for path in warc_files(folder):
             index.files.append(path)
             end = 0
@@ -89,21 +113,30 @@ class WarcIndex:
                     kind = record.rec_type
                     if kind == "warcinfo":
                         index.infos.append(_fields(record))
-                    url = record.rec_headers.get_header("WARC-Target-URI")
+                    headers = record.rec_headers
+                    url = headers.get_header("WARC-Target-URI")
                     found = None
-                    if kind == "response" and url and record.http_headers is not None:
+                    if kind in ("response", "revisit") and url and record.http_headers is not None:
                         status = int(record.http_headers.get_statuscode() or 0)
-                        date = _date(record.rec_headers.get_header("WARC-Date"))
-                        found = (url, status, date)
+                        found = (url, status, _date(headers.get_header("WARC-Date")))
+                        refers = {name: headers.get_header(name) or "" for name in _REFERS}
                     offset = records.get_record_offset()  # reads the record to its end
                     end = offset + records.get_record_length()
                     index.records += 1
-                    if found is not None:
-                        url, status, date = found
-                        entry = Recorded(path, offset, date, status)
-                        known = index.responses.get(url)
-                        if known is None or entry.better_than(known):
-                            index.responses[url] = entry
+                    if found is None:
+                        continue
+                    url, status, date = found
+                    entry = Recorded(path, offset, date, status)
+                    if kind == "response":
+                        candidates.setdefault(url, []).append(entry)
+                        by_id[refers["WARC-Record-ID"]] = (path, offset)
+                        by_capture[(url, refers["WARC-Date"])] = (path, offset)
+                        if status == 200 and refers["WARC-Payload-Digest"]:
+                            by_digest.setdefault(refers["WARC-Payload-Digest"], (path, offset))
+                    elif refers["WARC-Profile"].endswith(_IDENTICAL):
+                        revisits.append((url, entry, refers))
+                    else:  # server-not-modified: a 304 that confirms an earlier capture
+                        candidates.setdefault(url, []).append(Recorded(path, offset, date, 304))
             size = path.stat().st_size
             if end < size:
                 # A killed writer's last record: warcio stops at the last whole one; say so.
@@ -111,6 +144,22 @@ class WarcIndex:
                 logger.warning(
                     "%s: the last %d bytes are not a whole record (a killed run?); ignored", path, size - end
                 )
+        for url, entry, refers in revisits:
+            payload = (
+                by_id.get(refers["WARC-Refers-To"])
+                or by_capture.get((refers["WARC-Refers-To-Target-URI"], refers["WARC-Refers-To-Date"]))
+                or by_digest.get(refers["WARC-Payload-Digest"])
+            )
+            if payload is None:
+                logger.warning("%s: a revisit of %s refers to a payload in none of the files", entry.path, url)
+                continue
+            candidates.setdefault(url, []).append(Recorded(entry.path, entry.offset, entry.date, entry.status, payload))
+        for url, entries in candidates.items():
+            best = entries[0]
+            for entry in entries[1:]:
+                if entry.better_than(best):
+                    best = entry
+            index.responses[url] = best
         return index
 
     def crawl(self) -> tuple[str | None, str | None]:
@@ -134,6 +183,11 @@ class WarcIndex:
             record = next(iter(ArchiveIterator(stream)))
             headers = record.http_headers
             body = record.raw_stream.read()
+        if entry.payload is not None:  # a revisit: its own status and headers, the body it refers to
+            path, offset = entry.payload
+            with path.open("rb") as stream:
+                stream.seek(offset)
+                body = next(iter(ArchiveIterator(stream))).raw_stream.read()
         # archiver.capture.warc renamed the header of the chunked framing Scrapy had already removed: give it back.
         pairs = [(_ORIGINAL.get(name.lower(), name), value) for name, value in headers.headers]
         return entry.status, headers.protocol or "HTTP/1.1", pairs, body

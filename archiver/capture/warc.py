@@ -3,15 +3,32 @@
 With ``ARCHIVER_WARC_ENABLED`` (``archiver crawl --warc``), ``WarcCaptureMiddleware`` (a downloader
 middleware at 950, the last before the network) writes each response as received -- status line,
 headers, body still compressed if the server compressed it -- and the request as sent, with
-warcio, one gzip member per record, into ``<output>/warc/``. Each process writes its own files
-(``archiver-<time>-<serial>-<host>-<pid>.warc.gz``, each opening with a ``warcinfo`` record that
-names the spider and start URL), started afresh past ``ARCHIVER_WARC_MAX_BYTES``, so workers of
-a distributed run never share a file. A record pair is written with one ``write``: a killed run
-leaves files that read up to their last whole record.
+warcio, one gzip member per record, into ``<output>/warc/``: appended to the file of the day
+(``archiver.capture.warcfile``: one per process kind, host and day, rolled past
+``ARCHIVER_WARC_MAX_BYTES``, never shared by two processes, a torn tail cut back before
+appending), with a CDXJ index next to each file (``archiver.capture.cdxj``).
+
+**Revisits.** What did not change is written as a WARC 1.1 ``revisit`` record (the HTTP status
+line and headers as received, no payload), referring to the last capture with content of the URL
+(``archiver.capture.revisits``; ``WARC-Refers-To-Target-URI``, ``WARC-Refers-To-Date``,
+``WARC-Refers-To`` its record id, ``WARC-Payload-Digest`` its digest):
+
+- a ``200`` whose payload digest equals that capture's: profile ``identical-payload-digest``.
+  pywb replays it as the referred payload under the new headers, and so does ``archiver rebuild``.
+- a ``304`` answer to a conditional request: profile ``server-not-modified``. Its headers are
+  the 304's, as the server sent them. This is the faithful record: the WARC 1.1 specification
+  defines this profile for exactly this exchange, and writing the 304 as an identical-payload
+  revisit (or under a 200 status line) would put in the archive a response the server never
+  gave, with headers (Date, ETag, Content-Length) of another time. The price is on replay: pywb
+  2.10 answers any 3xx revisit with its own headers and no payload, so a raw replay at the
+  304's timestamp is a ``304`` (the content is at ``WARC-Refers-To-Date``, the capture the
+  revisit names); ``archiver rebuild`` replays the content it refers to. With no earlier capture
+  known (the first ``--warc`` run of an archive that already had the page), the revisit names none.
 
 ``<output>/.archiver/captures.jsonl`` gets one line per archived post, when the post is written:
 its post id (the infoCode), and for its post page and its share page the WARC file, offset,
-record id, payload digest and status of the response it was made from. The capture of each
+record id, payload digest and status of the record holding the payload it was made from (for a
+revisit: the record it refers to; the revisit itself under ``revisit``). The capture of each
 response travels in its request's meta, and ``WarcLinkMiddleware`` (a spider middleware) hands
 the capture of a page on to the requests found on it; so a post whose share page another worker
 fetched still names its post page's record.
@@ -21,22 +38,21 @@ fetched still names its post page's record.
 
 from __future__ import annotations
 
-import datetime as dt
 import http
 import io
 import logging
-import os
 import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from archiver import __version__, config
+from archiver.capture import cdxj
+from archiver.capture.revisits import PROFILE_IDENTICAL, PROFILE_NOT_MODIFIED, LastCaptures, payload_digest
+from archiver.capture.warcfile import WarcFiles
 from archiver.config import state_dir
 
 logger = logging.getLogger(__name__)
 
-FOLDER = "warc"
 MANIFEST = "captures.jsonl"
 # Dotted, not `archiver_*`: the incremental page store keeps `archiver_*` meta of listings for later runs.
 META_CAPTURE = "archiver.warc.capture"  # the capture of this request's response
@@ -44,6 +60,7 @@ META_PARENT = "archiver.warc.parent"  # the capture of the page this request was
 _META_SENT = "archiver.warc.sent"
 # Credentials never go into an archive file.
 _SECRET_HEADERS = {b"authorization", b"proxy-authorization", b"cookie"}
+_CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
 INSTALL_HINT = "pip install 'archiver[warc]' (warcio)"
 
 
@@ -56,67 +73,10 @@ def _latin1_pairs(headers: Any) -> list[tuple[str, str]]:
     return pairs
 
 
-class WarcFiles:
-    """The WARC files of one process: opened on first use, rotated by size, one ``write`` per record group."""
-
-    def __init__(self, root: Path, *, max_bytes: int, info: dict[str, str], fsync: bool = False) -> None:
-        self.root = root
-        self.folder = root / FOLDER
-        self.max_bytes = max_bytes
-        self.info = info
-        self.fsync = fsync
-        self.serial = 0
-        self.fd: int | None = None
-        self.name = ""
-        self.size = 0
-        self.records = 0  # record groups in the current file, after its warcinfo
-        self.files: list[str] = []
-
-    def _open(self) -> None:
-        from warcio.warcwriter import WARCWriter
-
-        self.close()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.serial += 1
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")[:17]
-        host = "".join(c if c.isalnum() or c in "-." else "_" for c in socket.gethostname())
-        self.name = f"archiver-{stamp}-{self.serial:05d}-{host}-{os.getpid()}.warc.gz"
-        self.fd = os.open(self.folder / self.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o644)
-        self.size = 0
-        self.records = 0
-        self.files.append(self.name)
-        buffer = io.BytesIO()
-        writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
-        writer.write_record(writer.create_warcinfo_record(self.name, self.info))
-        self._write(buffer.getvalue())
-
-    def _write(self, data: bytes) -> int:
-        assert self.fd is not None
-        offset = self.size
-        view = memoryview(data)
-        while view:
-            written = os.write(self.fd, view)
-            view = view[written:]
-        self.size += len(data)
-        return offset
-
-    def append(self, data: bytes) -> tuple[str, int]:
-        """Write whole records; returns the file's path under the archive and the offset they start at."""
-        # A record larger than the limit still goes in: alone, in a file of its own.
-        if self.fd is None or (self.records and self.size + len(data) > self.max_bytes):
-            self._open()
-        self.records += 1
-        return f"{FOLDER}/{self.name}", self._write(data)
-
-    def close(self) -> None:
-        if self.fd is None:
-            return
-        fd, self.fd = self.fd, None
-        try:
-            if self.fsync:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
+def _mime(response: Any) -> str:
+    """The media type of a response as cdxj-indexer indexes it: the Content-Type without parameters."""
+    value = response.headers.get(b"Content-Type") or b"unk"
+    return value.decode("latin-1").split(";")[0].strip()
 
 
 class WarcCaptureMiddleware:
@@ -133,6 +93,7 @@ class WarcCaptureMiddleware:
         self.max_bytes = config.positive_int(settings, "ARCHIVER_WARC_MAX_BYTES", minimum=64 * 1024)
         self.fsync = config.flag(settings, "ARCHIVER_FSYNC")
         self.files: WarcFiles | None = None
+        self.last: LastCaptures | None = None
         connect = crawler.signals.connect
         connect(self.spider_opened, signal=signals.spider_opened)
         connect(self.spider_closed, signal=signals.spider_closed)
@@ -167,12 +128,28 @@ class WarcCaptureMiddleware:
         start_url = getattr(spider, "start_url", None)
         if start_url:
             info["archiver-start-url"] = str(start_url)
-        self.files = WarcFiles(self.root, max_bytes=self.max_bytes, info=info, fsync=self.fsync)
+
+        def warcinfo(name: str) -> bytes:
+            from warcio.warcwriter import WARCWriter
+
+            buffer = io.BytesIO()
+            writer = WARCWriter(buffer, gzip=True, warc_version="1.1")
+            writer.write_record(writer.create_warcinfo_record(name, info))
+            return buffer.getvalue()
+
+        # Workers of one distributed run share the run lock: their files are named apart (and locked).
+        kind = "worker" if settings.get("ARCHIVER_REDIS_URL") else "crawl"
+        self.files = WarcFiles(self.root, max_bytes=self.max_bytes, kind=kind, warcinfo=warcinfo, fsync=self.fsync)
+        self.last = LastCaptures(self.state, self.root)
 
     def spider_closed(self) -> None:
         if self.files is not None:
             self.files.close()
             self.stats.set_value("archiver/warc/files", len(self.files.files))
+            if self.files.repaired:
+                self.stats.set_value("archiver/warc/repaired_bytes", self.files.repaired)
+        if self.last is not None:
+            self.last.save(fsync=self.fsync)
 
     # --- records ----------------------------------------------------------------------------------
     def process_request(self, request: Any) -> None:
@@ -190,32 +167,105 @@ class WarcCaptureMiddleware:
         # Sent, never answered (connection lost, timeout): the request alone, so the attempt is on record.
         if request.meta.pop(_META_SENT, False) and not isinstance(exception, IgnoreRequest):
             data, _, _ = self._records(request, None)
-            self._append(data)
+            self._append(data, None)
+        return None
+
+    def _revisit_of(self, request: Any, response: Any) -> tuple[str, dict[str, Any] | None] | None:
+        """The revisit profile for this answer and the capture it refers to; None for a full record."""
+        assert self.last is not None
+        earlier = self.last.get(response.url)
+        if response.status == 304 and any(request.headers.get(name) for name in _CONDITIONAL):
+            return PROFILE_NOT_MODIFIED, earlier
+        if (
+            earlier is not None
+            and response.status == earlier.get("status") == 200
+            and payload_digest(response.body) == earlier.get("payload_digest")  # hashed only when it may match
+        ):
+            return PROFILE_IDENTICAL, earlier
         return None
 
     def capture(self, request: Any, response: Any) -> dict[str, Any]:
-        data, record, length = self._records(request, response)
-        warc, offset = self._append(data)
+        revisit = self._revisit_of(request, response)
+        data, record, length = self._records(request, response, revisit)
         headers = record.rec_headers
-        return {
+        kind = "revisit" if revisit else "response"
+        self.stats.inc_value(f"archiver/warc/{kind}s")
+        fields = {
+            "mime": "warc/revisit" if revisit else _mime(response),
+            "status": response.status,
+            "digest": headers.get_header("WARC-Payload-Digest"),
+            "length": length,
+        }
+        date = headers.get_header("WARC-Date")
+        warc, offset = self._append(
+            data, lambda name, offset: [cdxj.line(response.url, date, {**fields, "offset": offset, "filename": name})]
+        )
+        own = {
             "url": response.url,
             "status": response.status,
             "warc": warc,
             "offset": offset,
             "length": length,
             "record_id": headers.get_header("WARC-Record-ID"),
-            "payload_digest": headers.get_header("WARC-Payload-Digest"),
-            "date": headers.get_header("WARC-Date"),
+            "payload_digest": fields["digest"],
+            "date": date,
         }
+        if revisit is None:
+            if response.status == 200:
+                assert self.last is not None
+                self.last.put(response.url, own)
+            return own
+        profile, earlier = revisit
+        if earlier is None:
+            return {**own, "profile": profile}
+        # The manifest names the record holding the payload; the revisit goes along.
+        return {**earlier, "revisit": {**own, "profile": profile}}
 
-    def _append(self, data: bytes) -> tuple[str, int]:
+    def _append(self, data: bytes, lines: Any) -> tuple[str, int]:
         assert self.files is not None, "spider_opened was not called"
-        where = self.files.append(data)
+        where = self.files.append(data, lines)
         self.stats.inc_value("archiver/warc/bytes", len(data))
         return where
 
-    def _records(self, request: Any, response: Any | None) -> tuple[bytes, Any, int]:
-        """The response record (if any) and the request record; returns their bytes, the response record, its length."""
+    def _response_record(self, writer: Any, response: Any, revisit: tuple[str, dict[str, Any] | None] | None) -> Any:
+        from warcio.statusandheaders import StatusAndHeaders
+
+        headers = _latin1_pairs(response.headers)
+        # Scrapy hands over the body without its chunked framing; the header would misdescribe it.
+        headers = [(k if k.lower() != "transfer-encoding" else f"X-Archiver-{k}", v) for k, v in headers]
+        try:
+            reason = http.HTTPStatus(response.status).phrase
+        except ValueError:
+            reason = ""
+        status = StatusAndHeaders(
+            f"{response.status} {reason}".strip(), headers, protocol=getattr(response, "protocol", None) or "HTTP/1.1"
+        )
+        extra = {}
+        if getattr(response, "ip_address", None) is not None:
+            extra["WARC-IP-Address"] = str(response.ip_address)
+        if revisit is None:
+            body = io.BytesIO(response.body)
+            return writer.create_warc_record(
+                response.url,
+                "response",
+                payload=body,
+                length=len(response.body),
+                http_headers=status,
+                warc_headers_dict=extra,
+            )
+        profile, earlier = revisit
+        extra["WARC-Profile"] = profile
+        if earlier is not None:
+            extra["WARC-Refers-To-Target-URI"] = earlier["url"]
+            extra["WARC-Refers-To-Date"] = earlier["date"]
+            extra["WARC-Refers-To"] = earlier["record_id"]
+            extra["WARC-Payload-Digest"] = earlier["payload_digest"]
+        return writer.create_warc_record(response.url, "revisit", http_headers=status, warc_headers_dict=extra)
+
+    def _records(
+        self, request: Any, response: Any | None, revisit: tuple[str, dict[str, Any] | None] | None = None
+    ) -> tuple[bytes, Any, int]:
+        """The response or revisit record (if any) and the request record; their bytes, the first record, its length."""
         from urllib.parse import urlsplit
 
         from warcio.statusandheaders import StatusAndHeaders
@@ -227,29 +277,7 @@ class WarcCaptureMiddleware:
         record = None
         length = 0
         if response is not None:
-            headers = _latin1_pairs(response.headers)
-            # Scrapy hands over the body without its chunked framing; the header would misdescribe it.
-            headers = [(k if k.lower() != "transfer-encoding" else f"X-Archiver-{k}", v) for k, v in headers]
-            try:
-                reason = http.HTTPStatus(response.status).phrase
-            except ValueError:
-                reason = ""
-            status = StatusAndHeaders(
-                f"{response.status} {reason}".strip(),
-                headers,
-                protocol=getattr(response, "protocol", None) or "HTTP/1.1",
-            )
-            extra = {}
-            if getattr(response, "ip_address", None) is not None:
-                extra["WARC-IP-Address"] = str(response.ip_address)
-            record = writer.create_warc_record(
-                response.url,
-                "response",
-                payload=io.BytesIO(response.body),
-                length=len(response.body),
-                http_headers=status,
-                warc_headers_dict=extra,
-            )
+            record = self._response_record(writer, response, revisit)
             writer.write_record(record)
             length = buffer.tell()
             concurrent["WARC-Concurrent-To"] = record.rec_headers.get_header("WARC-Record-ID")
@@ -282,7 +310,13 @@ class WarcCaptureMiddleware:
         meta = _meta_of(response)
         own, parent = meta.get(META_CAPTURE), meta.get(META_PARENT)
         post, share = (own, None) if own and own.get("url") == url else (parent, own)
-        line = {"post_id": adapter.get("post_id"), "url": url, "post": post, "share": share}
+        line = {
+            "post_id": adapter.get("post_id"),
+            "url": url,
+            "title": adapter.get("title"),
+            "post": post,
+            "share": share,
+        }
         from archiver.store.runlog import append_line
 
         append_line(self.state / MANIFEST, line)

@@ -19,11 +19,12 @@ from typing import NoReturn
 
 from archiver import __version__
 from archiver.cli import crawl, demo, rebuild, rotate, verify
+from archiver.cli import wacz as wacz_command
 from archiver.cli.options import Parser
 from archiver.exceptions import ArchiveUnwritable, LockedError, UsageError
 from archiver.running.runner import ExitCode
 
-SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild)
+SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild, wacz_command)
 
 DESCRIPTION = """\
 A Scrapy crawler and archiver for Jekyll news sites: it crawls a site and writes

@@ -147,6 +147,18 @@ def test_files_rotate_by_size_and_each_opens_with_warcinfo(tmp_path: Path) -> No
     assert len(WarcIndex.scan(tmp_path / "warc").responses) == 40
 
 
+def test_workers_of_a_distributed_run_write_worker_files(tmp_path: Path) -> None:
+    names = []
+    for i, settings in enumerate(({}, {"ARCHIVER_REDIS_URL": "redis://127.0.0.1:1/0"})):
+        middleware = capture_middleware(tmp_path, **settings)
+        request = Request(f"http://example.test/{i}.html")
+        middleware.process_request(request)
+        middleware.process_response(request, HtmlResponse(request.url, body=b"<p>x</p>", request=request))
+        names.append(request.meta[META_CAPTURE]["warc"])
+        middleware.spider_closed()
+    assert "-crawl-00001.warc.gz" in names[0] and "-worker-00001.warc.gz" in names[1]
+
+
 def test_a_torn_last_record_is_skipped(tmp_path: Path) -> None:
     middleware = capture_middleware(tmp_path)
     for i in range(5):
@@ -253,3 +265,35 @@ def test_a_killed_run_leaves_readable_warc_files(tmp_path: Path, demo_site: Path
     for post_id in finished:
         (name,) = [name for name in full if name.endswith(f"-{post_id}.md")]
         assert partial[name] == full[name], name
+
+
+def test_the_run_after_a_kill_appends_to_the_same_file(tmp_path: Path, demo_site: Path) -> None:
+    from archiver.capture import cdxj
+    from archiver.capture.warcfile import index_region
+    from archiver.devserver.server import SiteServer
+    from tests.capture.test_warcfile import read_all
+
+    out = tmp_path / "out"
+    with SiteServer(demo_site, delay=0.1, max_seconds=120) as server:
+        command = [sys.executable, "-m", "archiver", "crawl", "finews", "--start-url", SITE_URL]
+        command += ["--output", str(out), "--warc", "--concurrency", "4"]
+        proc = subprocess.Popen(
+            command, cwd=REPO, env=archiver_env(server.proxy_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and server.count(path_contains="NewsShare") < 4:
+                time.sleep(0.02)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        (killed,) = warc_files(out / "warc")
+        result = crawl(out, server.proxy_url, "--warc")  # the next cron run
+        assert result.returncode == 0, result.stderr[-3000:]
+    (path,) = warc_files(out / "warc")
+    assert path == killed  # appended to, not a new file
+    assert warcio_check(path).returncode == 0
+    records = read_all(path)  # every record whole, to the last byte
+    assert [kind for kind, _, _ in records].count("warcinfo") == 1
+    # The index names every response and revisit of the file, the killed run's included.
+    assert cdxj.read(cdxj.index_path(path)) == sorted(index_region(path, 0, path.stat().st_size))
