@@ -42,6 +42,8 @@ MANIFEST = "captures.jsonl"
 META_CAPTURE = "archiver.warc.capture"  # the capture of this request's response
 META_PARENT = "archiver.warc.parent"  # the capture of the page this request was found on
 _META_SENT = "archiver.warc.sent"
+# The time a response was captured, when it is not now (a replay from a web archive): its WARC-Date.
+META_DATE = "archiver.warc.date"
 # Credentials never go into an archive file.
 _SECRET_HEADERS = {b"authorization", b"proxy-authorization", b"cookie"}
 INSTALL_HINT = "pip install 'archiver[warc]' (warcio)"
@@ -240,6 +242,8 @@ class WarcCaptureMiddleware:
                 protocol=getattr(response, "protocol", None) or "HTTP/1.1",
             )
             extra = {}
+            if request.meta.get(META_DATE):
+                concurrent["WARC-Date"] = extra["WARC-Date"] = str(request.meta[META_DATE])
             if getattr(response, "ip_address", None) is not None:
                 extra["WARC-IP-Address"] = str(response.ip_address)
             record = writer.create_warc_record(

@@ -94,6 +94,8 @@ class RunReport:
         }
         if any(window.values()):
             record["window"] = window
+        if settings.get("ARCHIVER_WAYBACK_URL"):  # where the run read from: a web archive, not the live site
+            record["source"] = {"wayback": str(settings.get("ARCHIVER_WAYBACK_URL")).strip()}
         if settings.get("JOBDIR"):
             record["jobdir"] = str(settings.get("JOBDIR"))
         append_line(self.path, record)
