@@ -43,9 +43,9 @@ def pywb_missing() -> str | None:
     return None
 
 
-def site_urls(root: Path) -> list[str]:
-    """Every page of ``ROOT/<host>/...`` as the site server maps it (``index.html`` -> ``/dir/``; one-query pages)."""
-    urls = []
+def site_files(root: Path) -> dict[str, Path]:
+    """Every page of ``ROOT/<host>/...`` by its URL, as the site server maps them (``index.html`` -> ``/dir/``)."""
+    files = {}
     for host_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for path in sorted(host_dir.rglob("*.html")):
             rel = path.relative_to(host_dir).as_posix()
@@ -53,8 +53,12 @@ def site_urls(root: Path) -> list[str]:
                 rel = rel.removesuffix("index.html")
             elif rel.startswith("html_News/NewsShare/"):
                 rel = f"html_News/NewsShare.html?infoCode={path.stem}"
-            urls.append(f"http://{host_dir.name}/{rel}")
-    return urls
+            files[f"http://{host_dir.name}/{rel}"] = path
+    return files
+
+
+def site_urls(root: Path) -> list[str]:
+    return list(site_files(root))
 
 
 def capture_warc(proxy_port: int, urls: Iterable[str], warc: Path, when: dt.datetime) -> int:
@@ -77,13 +81,19 @@ def capture_warc(proxy_port: int, urls: Iterable[str], warc: Path, when: dt.date
             date = (when + dt.timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
             status = StatusAndHeaders(f"{answer.status} {answer.reason}", headers, protocol="HTTP/1.1")
             record = writer.create_warc_record(
-                url, "response", payload=io.BytesIO(body), http_headers=status, warc_headers_dict={"WARC-Date": date}
+                url,
+                "response",
+                payload=io.BytesIO(body),
+                length=len(body),
+                http_headers=status,
+                warc_headers_dict={"WARC-Date": date},
             )
             target = parts.path + (f"?{parts.query}" if parts.query else "")
             request = writer.create_warc_record(
                 url,
                 "request",
                 payload=io.BytesIO(b""),
+                length=0,
                 http_headers=StatusAndHeaders(f"GET {target} HTTP/1.1", list(sent.items()), is_http_request=True),
                 warc_headers_dict={"WARC-Date": date},
             )
@@ -99,19 +109,17 @@ def free_port() -> int:
 
 
 class Pywb:
-    """A pywb collection of WARC files, served by ``wayback`` on 127.0.0.1 until stopped."""
+    """pywb collections of WARC files (name -> files), served by ``wayback`` on 127.0.0.1 until stopped."""
 
-    def __init__(self, root: Path, warcs: Iterable[Path], *, collection: str = "coll", max_seconds: int = 600) -> None:
+    def __init__(self, root: Path, collections: dict[str, list[Path]], *, max_seconds: int = 600) -> None:
         self.root = root
-        self.collection = collection
-        self.warcs = list(warcs)
+        self.collections = collections
         self.max_seconds = max_seconds
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/{self.collection}"
+    def url(self, collection: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{collection}"
 
     def _manager(self, *args: str) -> None:
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -126,8 +134,9 @@ class Pywb:
 
     def start(self) -> Pywb:
         self.root.mkdir(parents=True, exist_ok=True)
-        self._manager("init", self.collection)
-        self._manager("add", self.collection, *map(str, self.warcs))
+        for name, warcs in self.collections.items():
+            self._manager("init", name)
+            self._manager("add", name, *map(str, warcs))
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
         log = (self.root / "wayback.log").open("wb")
@@ -143,7 +152,7 @@ class Pywb:
         while time.monotonic() < deadline:
             try:
                 with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
-                    self.url + "/cdx?url=x", timeout=2
+                    self.url(next(iter(self.collections))) + "/cdx?url=x", timeout=2
                 ):
                     return self
             except OSError:
