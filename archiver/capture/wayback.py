@@ -49,6 +49,7 @@ from scrapy.settings import BaseSettings
 from scrapy.settings import default_settings as scrapy_defaults
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import build_from_crawler, load_object
+from twisted.internet.defer import DeferredSemaphore
 
 from archiver import config
 from archiver.capture import cdx
@@ -152,6 +153,7 @@ class WaybackState:
         self.backoff_max = config.number(crawler.settings, "ARCHIVER_RETRY_BACKOFF_MAX")
         self.paused_until = 0.0  # time.monotonic()
         self.throttled_in_a_row = 0
+        self.gate = DeferredSemaphore(politeness(crawler.settings, endpoint)[1])
         self._digests: set[tuple[str, str]] = set()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -218,7 +220,7 @@ def _proxy_for(endpoint: cdx.Endpoint) -> str | None:
 
 
 class WaybackMiddleware:
-    """Downloader middleware (945): each request to its capture's replay; pauses after 429s; no capture, no request."""
+    """Downloader middleware (945): each request to its capture and the endpoint's slot; no capture, no request."""
 
     def __init__(self, crawler: Crawler) -> None:
         assert crawler.stats is not None
@@ -240,7 +242,7 @@ class WaybackMiddleware:
         elif meta.pop("proxy", None) is not None:
             request.headers.pop(b"Proxy-Authorization", None)
 
-    async def process_request(self, request: Request) -> Response | None:
+    def process_request(self, request: Request) -> Response | None:
         if not request.meta.get(META_CDX):
             capture = self.state.lookup(request.url)
             if capture is None:
@@ -255,7 +257,6 @@ class WaybackMiddleware:
             for name in _CONDITIONAL:
                 request.headers.pop(name, None)
         self._to_endpoint(request)
-        await self.state.wait()
         return None
 
     def _not_captured(self, request: Request) -> Response:
@@ -266,13 +267,6 @@ class WaybackMiddleware:
             return HtmlResponse(request.url, status=404, body=b"", request=request, flags=["wayback_not_captured"])
         logger.info("no capture of %s: not requested", request.url)
         raise NotCaptured(f"no capture of {request.url} at {self.state.endpoint.url}")
-
-    def process_response(self, request: Request, response: Response) -> Response:
-        if response.status == 429 or (response.status == 503 and b"Retry-After" in response.headers):
-            self.state.throttled(response)
-        elif response.status < 500:
-            self.state.answered()
-        return response
 
 
 class WaybackDownloadHandler:
@@ -285,6 +279,32 @@ class WaybackDownloadHandler:
         # Scrapy's own HTTP handler does the transfer; this one only chooses what is fetched.
         self.inner = build_from_crawler(load_object(scrapy_defaults.DOWNLOAD_HANDLERS_BASE["http"]), crawler)
         self.endpoint = endpoint_of(crawler.settings)
+        self._state: WaybackState | None = None
+
+    @property
+    def state(self) -> WaybackState:
+        # Looked up on first use: download handlers are built before the extensions.
+        if self._state is None:
+            self._state = shared(self.crawler, WaybackState)
+        return self._state
+
+    async def _fetch(self, request: Request) -> Response:
+        # Here, in the download slot, and not in a middleware: the next request of the slot starts as
+        # soon as this one is answered, before any middleware has seen the 429.
+        state = self.state
+        # The slot's own concurrency is not enough: under the asyncio reactor, Scrapy's downloader
+        # starts every queued request of a slot without a delay at once (2.19), whatever its concurrency.
+        await maybe_deferred_to_future(state.gate.acquire())
+        try:
+            await state.wait()
+            response = await self.inner.download_request(request)
+        finally:
+            state.gate.release()
+        if response.status == 429 or (response.status == 503 and b"Retry-After" in response.headers):
+            state.throttled(response)
+        elif response.status < 500:
+            state.answered()
+        return response
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WaybackDownloadHandler:
@@ -296,14 +316,14 @@ class WaybackDownloadHandler:
     async def download_request(self, request: Request) -> Response:
         meta = request.meta
         if meta.get(META_CDX):
-            return await self.inner.download_request(request)
+            return await self._fetch(request)
         capture = meta.get(META_CAPTURE)
         if not capture or self.endpoint is None:
             # The safety net: whatever reached the downloader without a capture never goes to the site.
             raise NotCaptured(f"{request.url} has no capture; the live site is never asked")
         replay = str(capture["replay"])
         for _ in range(MAX_REPLAY_HOPS + 1):
-            response = await self.inner.download_request(request.replace(url=replay))
+            response = await self._fetch(request.replace(url=replay))
             location = response.headers.get(b"Location")
             if not (300 <= response.status < 400 and location):
                 break
