@@ -49,7 +49,7 @@ from scrapy.settings import BaseSettings
 from scrapy.settings import default_settings as scrapy_defaults
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import build_from_crawler, load_object
-from twisted.internet.defer import DeferredSemaphore
+from twisted.internet.defer import Deferred, DeferredSemaphore
 
 from archiver import config
 from archiver.capture import cdx
@@ -154,6 +154,8 @@ class WaybackState:
         self.paused_until = 0.0  # time.monotonic()
         self.throttled_in_a_row = 0
         self.gate = DeferredSemaphore(politeness(crawler.settings, endpoint)[1])
+        self.listed = False  # the CDX listing is read: captures can be looked up
+        self._waiting: list[Deferred[None]] = []
         self._digests: set[tuple[str, str]] = set()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -179,6 +181,19 @@ class WaybackState:
                 self.captures[key] = capture
         self.stats.set_value("archiver/wayback/cdx_rows", self.rows)
         self.stats.set_value("archiver/wayback/urls", len(self.captures))
+
+    def listing_read(self) -> None:
+        self.listed = True
+        waiting, self._waiting = self._waiting, []
+        for deferred in waiting:
+            deferred.callback(None)
+
+    async def until_listed(self) -> None:
+        """Until the CDX listing is read: a resumed job's queue is not to be looked up in an empty one."""
+        if not self.listed:
+            deferred: Deferred[None] = Deferred()
+            self._waiting.append(deferred)
+            await maybe_deferred_to_future(deferred)
 
     def lookup(self, url: str) -> cdx.Capture | None:
         return self.captures.get(cdx.url_key(url))
@@ -242,8 +257,9 @@ class WaybackMiddleware:
         elif meta.pop("proxy", None) is not None:
             request.headers.pop(b"Proxy-Authorization", None)
 
-    def process_request(self, request: Request) -> Response | None:
+    async def process_request(self, request: Request) -> Response | None:
         if not request.meta.get(META_CDX):
+            await self.state.until_listed()
             capture = self.state.lookup(request.url)
             if capture is None:
                 return self._not_captured(request)
@@ -378,13 +394,17 @@ class WaybackDiscovery:
             pass
         spider = self.crawler.spider
         hook = getattr(spider, "request_for_url", None)
-        if not callable(hook):
-            logger.error("spider %s has no request_for_url(url): it cannot read from a web archive", spider)
-            return
-        # A post is captured on its day or later (a day earlier in UTC): older captures cannot hold it.
-        since = (self.window.since - dt.timedelta(days=1)).strftime("%Y%m%d") if self.window.since else None
-        for prefix in self.prefixes():
-            await self._list(prefix, since)
+        try:
+            if not callable(hook):
+                logger.error("spider %s has no request_for_url(url): it cannot read from a web archive", spider)
+                return
+            # A post is captured on its day or later (a day earlier in UTC): older captures cannot hold it.
+            since = (self.window.since - dt.timedelta(days=1)).strftime("%Y%m%d") if self.window.since else None
+            for prefix in self.prefixes():
+                await self._list(prefix, since)
+        finally:
+            # Requests of a resumed job's queue wait for the listing (WaybackMiddleware).
+            self.state.listing_read()
         made = 0
         for key in sorted(self.state.captures):
             request = hook(self.state.captures[key].url)

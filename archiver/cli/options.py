@@ -155,6 +155,8 @@ def crawl_settings(args: argparse.Namespace) -> dict[str, Any]:
 def spider_arguments(args: argparse.Namespace, start_url: str | None) -> dict[str, Any]:
     spider_args = {"start_url": start_url} if start_url else {}
     if args.share_urls:
+        if getattr(args, "from_wayback", None):
+            raise UsageError("--share-urls and --from-wayback: a run from a web archive takes its posts from its CDX")
         if not Path(args.share_urls).is_file():
             raise UsageError(f"--share-urls {args.share_urls}: no such file")
         spider_args["share_urls"] = args.share_urls

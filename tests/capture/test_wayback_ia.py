@@ -210,3 +210,44 @@ def test_web_archive_org_is_asked_once_a_second_one_at_a_time_by_default() -> No
     }
     handlers = settings.getwithbase("DOWNLOAD_HANDLERS")
     assert handlers["http"] == handlers["https"] == "archiver.capture.wayback.WaybackDownloadHandler"
+
+
+def test_a_stopped_backfill_resumes_from_its_jobdir(demo_site, live, tmp_path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from tests.crawlrun import REPO, archiver_env
+
+    out, job = tmp_path / "archive", tmp_path / "job"
+    # A tenth of a second between requests: slow enough to be stopped halfway.
+    args = ["-s", "ARCHIVER_WAYBACK_DELAY=0.1", "-s", "ARCHIVER_WAYBACK_CONCURRENCY=1", "--jobdir", str(job)]
+    with IAStub(demo_site) as stub:
+        command = [
+            sys.executable,
+            "-m",
+            "archiver",
+            "crawl",
+            "finews",
+            "--from-wayback",
+            stub.url,
+            "--output",
+            str(out),
+        ]
+        proc = subprocess.Popen(
+            [*command, *args], cwd=REPO, env=archiver_env(None), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None and len(list(out.glob("_posts/*.md"))) < 3:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        assert (job / "requests.queue").is_dir(), "a clean stop saves the queue"
+        first = len(stub.replays())
+        result = wayback(stub.url, out, *args)
+        assert result.returncode == 0, result.stderr[-3000:]
+        home = [p for p in stub.replays() if p.endswith("id_/http://finews.withounder.com/")]
+    assert 0 < first < len(stub.replays()), result.stderr[-6000:]
+    assert len(home) == 1, "the resumed job does not start over"
+    assert tree(out) == tree(live)
+    assert not (job / "requests.seen").exists()
