@@ -158,7 +158,7 @@ SPIDER_MIDDLEWARES = {
     # With ARCHIVER_WARC_ENABLED: a request found on a captured page names that page's WARC record.
     "archiver.capture.warc.WarcLinkMiddleware": 960,
     # With ARCHIVER_WAYBACK_URL: the start is the endpoint's CDX listing (closest to the spider).
-    "archiver.capture.wayback.WaybackDiscovery": 990,
+    "archiver.capture.discovery.WaybackDiscovery": 990,
 }
 
 LOG_LEVEL = "INFO"

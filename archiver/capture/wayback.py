@@ -3,13 +3,8 @@
 ``archiver crawl SPIDER --from-wayback URL`` (``ARCHIVER_WAYBACK_URL``), ``URL`` a pywb collection or
 the Internet Archive (``archiver.capture.cdx`` tells them apart and speaks both CDX dialects):
 
-- **discovery** (``WaybackDiscovery``, a spider middleware): the spider's start requests are
-  replaced by CDX prefix queries of the hosts and paths the spider declares (``wayback_prefixes``,
-  else ``allowed_domains``); each captured URL becomes the spider's own request through its hook
-  ``request_for_url(url) -> Request | None`` (only the spider knows its URL scheme), then the
-  archive's rule applies (``IncrementalState.skip``: the backfill window on the post day the URL
-  shows, known posts). So posts that no listing links any more are found. A URL reached by two
-  schemes (a capture's ``http``, a link's ``https``) is requested once.
+- **discovery** (``archiver.capture.discovery``): the spider's start requests are replaced by the
+  endpoint's CDX listing of the spider's hosts, each captured URL made the spider's own request.
 - **which capture** (``WaybackState``, an extension): for each URL the latest capture with status
   200, duplicates by digest collapsed.
 - **replay** (``WaybackMiddleware``, a downloader middleware at 945, and ``WaybackDownloadHandler``,
@@ -37,8 +32,7 @@ import email.utils
 import logging
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable
 from urllib.parse import urljoin
 
 from scrapy import Request, signals
@@ -54,10 +48,7 @@ from twisted.internet.defer import Deferred, DeferredSemaphore
 from archiver import config
 from archiver.capture import cdx
 from archiver.capture.warc import META_DATE
-from archiver.crawl.failures import FailureLog
-from archiver.crawl.incremental import IncrementalState
 from archiver.crawl.state import shared
-from archiver.crawl.window import Window
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +59,6 @@ SLOT_PREFIX = "wayback:"
 MAX_REPLAY_HOPS = 5
 # Longest pause a Retry-After can impose, in seconds.
 MAX_RETRY_AFTER = 3600.0
-# Largest CDX answer accepted (a pywb collection answers a prefix query in one piece).
-MAX_CDX_BYTES = 512 * 1024 * 1024
 # Headers a Wayback replay adds of its own; not the site's.
 _REPLAY_HEADERS = (b"Link", b"Memento-Datetime", b"Content-Location")
 _CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
@@ -363,99 +352,6 @@ class WaybackDownloadHandler:
         return response.replace(
             url=request.url, headers=headers, request=request, ip_address=None, flags=[*response.flags, "wayback"]
         )
-
-
-class WaybackDiscovery:
-    """Spider middleware: the spider's start replaced by the endpoint's CDX listing of its hosts."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self.state = shared(crawler, WaybackState)
-        self.incremental = shared(crawler, IncrementalState)
-        self.window = Window.from_settings(crawler.settings)
-        self._seen: set[str] = set()
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> WaybackDiscovery:
-        if endpoint_of(crawler.settings) is None:
-            raise NotConfigured
-        return cls(crawler)
-
-    def prefixes(self) -> list[str]:
-        spider = self.crawler.spider
-        declared = getattr(spider, "wayback_prefixes", None)
-        if declared:
-            return [str(p) for p in declared]
-        return [f"{domain}/" for domain in getattr(spider, "allowed_domains", None) or [] if domain]
-
-    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        # Today's listings say nothing of the past: the spider's start requests are not made.
-        async for _ in start:
-            pass
-        spider = self.crawler.spider
-        hook = getattr(spider, "request_for_url", None)
-        try:
-            if not callable(hook):
-                logger.error("spider %s has no request_for_url(url): it cannot read from a web archive", spider)
-                return
-            # A post is captured on its day or later (a day earlier in UTC): older captures cannot hold it.
-            since = (self.window.since - dt.timedelta(days=1)).strftime("%Y%m%d") if self.window.since else None
-            for prefix in self.prefixes():
-                await self._list(prefix, since)
-        finally:
-            # Requests of a resumed job's queue wait for the listing (WaybackMiddleware).
-            self.state.listing_read()
-        made = 0
-        for key in sorted(self.state.captures):
-            request = hook(self.state.captures[key].url)
-            if not isinstance(request, Request) or not self._first(request):
-                continue
-            if self.incremental.skip(request.meta) is not None:
-                continue
-            made += 1
-            yield request
-        self.crawler.stats.set_value("archiver/wayback/start_requests", made)
-
-    async def _list(self, prefix: str, since: str | None) -> None:
-        endpoint, resume = self.state.endpoint, None
-        while True:
-            url = endpoint.cdx_url(prefix, since=since, resume_key=resume)
-            request = Request(url, dont_filter=True, meta={META_CDX: True, "download_maxsize": MAX_CDX_BYTES})
-            try:
-                response = await self.crawler.engine.download_async(request)
-            except Exception as exc:  # recorded by the page guard as a failed page
-                logger.error("CDX query failed (%s): %s", exc, url)
-                return
-            if response.status != 200:
-                logger.error("CDX query answered %d: %s", response.status, url)
-                return
-            try:
-                captures, resume = cdx.parse(endpoint.kind, response.body)
-            except ValueError as exc:
-                shared(self.crawler, FailureLog).failed(url, "cdx_unreadable", str(exc)[:200])
-                return
-            self.crawler.stats.inc_value("archiver/wayback/cdx_pages")
-            self.state.add(captures)
-            if not resume:
-                return
-
-    def _first(self, request: Request) -> bool:
-        """False for a request of a URL already asked under another scheme (one capture, one request)."""
-        if request.dont_filter:
-            return True
-        key = cdx.url_key(request.url)
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        return True
-
-    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterator[Any]:
-        return (r for r in result if not isinstance(r, Request) or self._first(r))
-
-    async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
-        async for r in result:
-            if not isinstance(r, Request) or self._first(r):
-                yield r
 
 
 async def _sleep(seconds: float) -> None:
