@@ -5,8 +5,9 @@ every capture under the hosts and paths the spider declares (``wayback_prefixes`
 ``allowed_domains``), page by page, into ``archiver.capture.wayback.WaybackState``; then turns each
 captured URL into the spider's own request through its hook ``request_for_url(url)`` (only the
 spider knows its URL scheme) and applies the archive's rule (``IncrementalState.skip``: the backfill
-window on the day a post URL shows, archived posts). A URL reached under two schemes (a capture's
-``http``, a link's ``https``) is requested once.
+window on the day a post URL shows, archived posts), and one more: an archived post is not fetched
+from the archive even within the recheck window, since its capture may be older than what a live run
+archived. A URL reached under two schemes (a capture's ``http``, a link's ``https``) is requested once.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from scrapy.http import Response
 from archiver.capture import cdx
 from archiver.capture.wayback import META_CDX, WaybackState, endpoint_of
 from archiver.crawl.failures import FailureLog
-from archiver.crawl.incremental import IncrementalState
+from archiver.crawl.incremental import META_POST_ID, IncrementalState
 from archiver.crawl.state import shared
 from archiver.crawl.window import Window
 
@@ -43,6 +44,7 @@ class WaybackDiscovery:
         self.incremental = shared(crawler, IncrementalState)
         self.window = Window.from_settings(crawler.settings)
         self._seen: set[str] = set()
+        self._known_ids: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WaybackDiscovery:
@@ -79,7 +81,7 @@ class WaybackDiscovery:
             request = hook(self.state.captures[key].url)
             if not isinstance(request, Request) or not self._first(request):
                 continue
-            if self.incremental.skip(request.meta) is not None:
+            if self.incremental.skip(request.meta) is not None or self._known(request):
                 continue
             made += 1
             yield request
@@ -118,10 +120,23 @@ class WaybackDiscovery:
         self._seen.add(key)
         return True
 
+    def _known(self, request: Request) -> bool:
+        """An archived post, even one of the recheck window: a capture may be older than what a live run archived."""
+        post_id = request.meta.get(META_POST_ID)
+        if not (self.incremental.enabled and post_id) or self.incremental.index.get(str(post_id)) is None:
+            return False
+        if post_id not in self._known_ids:
+            self._known_ids.add(post_id)
+            self.crawler.stats.inc_value("archiver/posts/skipped_known")
+        return True
+
+    def _wanted(self, result: Any) -> bool:
+        return not isinstance(result, Request) or (self._first(result) and not self._known(result))
+
     def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterator[Any]:
-        return (r for r in result if not isinstance(r, Request) or self._first(r))
+        return (r for r in result if self._wanted(r))
 
     async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for r in result:
-            if not isinstance(r, Request) or self._first(r):
+            if self._wanted(r):
                 yield r

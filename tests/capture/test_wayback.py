@@ -259,3 +259,25 @@ def test_the_replica_from_pywb_equals_a_live_crawl_of_it(tmp_path: Path) -> None
     assert got["render"] == got["posts"], got["render_diff"]
     assert got["bytes"] >= want["bytes"] >= 8
     assert tree(out) == tree(live)
+
+
+def test_a_capture_never_takes_back_what_a_live_run_archived(tmp_path) -> None:
+    from tests.incsite import archive_files, build, dated_articles, edited
+
+    articles = dated_articles(old=2, young=3, seed=4)
+    young = {a.code for a in articles[-3:]}
+    v1, _ = build(articles, tmp_path / "v1")
+    v2, expected = build(edited(articles, young), tmp_path / "v2")
+    warc = tmp_path / "v1.warc.gz"
+    out = tmp_path / "archive"
+    with SiteServer(v1, max_seconds=120) as server:
+        capture_warc(server.port, site_urls(v1), warc, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    with SiteServer(v2, max_seconds=120) as server:
+        assert crawl(out, server.proxy_url).returncode == 0
+    assert archive_files(out) == archive_files(expected)
+    with Pywb(tmp_path / "pywb", {"v1": [warc]}) as pywb:
+        result = wayback(pywb.url("v1"), out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # The posts of the recheck window keep their later text: a capture is never newer than what cron saw.
+    assert archive_files(out) == archive_files(expected)
+    assert read_runs(out / ".archiver" / "runs.jsonl")[-1]["posts"]["skipped_known"] == len(articles)
