@@ -71,8 +71,9 @@ class WaybackDiscovery:
                 return
             # A post is captured on its day or later (a day earlier in UTC): older captures cannot hold it.
             since = (self.window.since - dt.timedelta(days=1)).strftime("%Y%m%d") if self.window.since else None
-            for prefix in self.prefixes():
-                await self._list(prefix, since)
+            if await self._collection_exists():
+                for prefix in self.prefixes():
+                    await self._list(prefix, since)
         finally:
             # Requests of a resumed job's queue wait for the listing (WaybackMiddleware).
             self.state.listing_read()
@@ -86,6 +87,24 @@ class WaybackDiscovery:
             made += 1
             yield request
         self.crawler.stats.set_value("archiver/wayback/start_requests", made)
+
+    async def _collection_exists(self) -> bool:
+        """pywb answers the CDX query of a collection it does not have with an empty 200: ask the collection."""
+        endpoint = self.state.endpoint
+        if endpoint.kind != cdx.PYWB:
+            return True
+        url = endpoint.url + "/"
+        request = Request(url, dont_filter=True, meta={META_CDX: True, "handle_httpstatus_list": [404]})
+        try:
+            response = await self.crawler.engine.download_async(request)
+        except Exception as exc:  # recorded by the page guard as a failed page
+            logger.error("pywb endpoint unreachable (%s): %s", exc, url)
+            return False
+        if response.status == 404:
+            logger.error("CDX query answered 404: pywb has no collection %s", url)
+            shared(self.crawler, FailureLog).failed(url, "no_collection", "pywb has no such collection")
+            return False
+        return True
 
     async def _list(self, prefix: str, since: str | None) -> None:
         endpoint, resume = self.state.endpoint, None

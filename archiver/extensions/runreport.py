@@ -96,6 +96,8 @@ class RunReport:
             record["window"] = window
         if settings.get("ARCHIVER_WAYBACK_URL"):  # where the run read from: a web archive, not the live site
             record["source"] = {"wayback": str(settings.get("ARCHIVER_WAYBACK_URL")).strip()}
+            counts = ("urls", "replayed", "not_captured", "throttled", "cdx_pages")
+            record["wayback"] = {k: int(stats.get(f"archiver/wayback/{k}", 0) or 0) for k in counts}
         if settings.get("JOBDIR"):
             record["jobdir"] = str(settings.get("JOBDIR"))
         append_line(self.path, record)

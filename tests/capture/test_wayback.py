@@ -116,6 +116,7 @@ def test_archive_from_pywb_equals_a_live_crawl_and_a_second_run_changes_nothing(
     run = read_runs(out / ".archiver" / "runs.jsonl")[-1]
     assert run["source"] == {"wayback": archives.url("all")}
     assert run["status"] == "ok" and run["posts"]["new"] == 30
+    assert run["wayback"]["urls"] == 60 and run["wayback"]["not_captured"] == run["wayback"]["replayed"] - 60 + 2
     before = mtimes(out)
     again = wayback(archives.url("all"), out)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -281,3 +282,13 @@ def test_a_capture_never_takes_back_what_a_live_run_archived(tmp_path) -> None:
     # The posts of the recheck window keep their later text: a capture is never newer than what cron saw.
     assert archive_files(out) == archive_files(expected)
     assert read_runs(out / ".archiver" / "runs.jsonl")[-1]["posts"]["skipped_known"] == len(articles)
+
+
+def test_a_collection_that_is_not_there_fails_the_run_and_says_so(archives, tmp_path) -> None:
+    out = tmp_path / "archive"
+    result = wayback(archives.url("all").rsplit("/", 1)[0] + "/nosuch", out)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "pywb has no collection" in result.stderr
+    run = read_runs(out / ".archiver" / "runs.jsonl")[-1]
+    assert run["status"] == "pages_failed" and run["posts"]["new"] == 0
+    assert run["wayback"]["urls"] == 0 and run["errors"][0]["url"].endswith("/nosuch/")
