@@ -61,6 +61,15 @@ ARCHIVER_WARC_MAX_BYTES = 1_000_000_000
 # A folder of WARC files: every request is answered from them, never from the network (`archiver rebuild`).
 ARCHIVER_REPLAY_DIR = ""
 
+# --- the past from web archives (archiver/capture/wayback.py; `archiver crawl --from-wayback URL`) ---
+# A pywb collection (http://host:8080/<coll>) or https://web.archive.org: posts from its raw captures,
+# never from the live site. Empty: the live site.
+ARCHIVER_WAYBACK_URL = ""
+# Seconds between requests to the endpoint, and requests at a time; empty/0: the endpoint's polite
+# default (1.0 s and 1 for the Internet Archive, 0 s and 8 for any other endpoint, e.g. your own pywb).
+ARCHIVER_WAYBACK_DELAY = ""
+ARCHIVER_WAYBACK_CONCURRENCY = 0
+
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.normalize.NormalizePipeline": 200,
@@ -121,6 +130,8 @@ EXTENSIONS = {
     "archiver.crawl.archive.ArchiveAtStart": -960,
     "archiver.crawl.failures.FailureLog": -950,
     "archiver.crawl.incremental.IncrementalState": -940,
+    # With ARCHIVER_WAYBACK_URL: the endpoint, its captures and its pauses.
+    "archiver.capture.wayback.WaybackState": -930,
     "archiver.extensions.jobdir.JobDirGuard": -900,
     "archiver.extensions.runreport.RunReport": 600,
     "archiver.extensions.progress.Progress": 610,
@@ -134,12 +145,16 @@ DOWNLOADER_MIDDLEWARES = {
     "archiver.capture.warc.WarcCaptureMiddleware": 950,
     # With ARCHIVER_REPLAY_DIR: answers from WARC records in place of the network.
     "archiver.capture.replay.ReplayMiddleware": 960,
+    # With ARCHIVER_WAYBACK_URL: each request to its capture's replay (before the WARC capture sees it).
+    "archiver.capture.wayback.WaybackMiddleware": 945,
 }
 # Switches scheduler and duplicate filter to scrapy-redis when ARCHIVER_REDIS_URL is set.
 ADDONS = {
     # USER_AGENT from ARCHIVER_CONTACT: "archiver/<version> (+mailto:...)".
     "archiver.extensions.useragent.UserAgentAddon": 0,
     "archiver.distributed.addon.RedisAddon": 0,
+    # With ARCHIVER_WAYBACK_URL: http(s) answered by the endpoint's replay, at its polite rate.
+    "archiver.capture.wayback.WaybackAddon": 0,
 }
 SPIDER_MIDDLEWARES = {
     # It looks for internal meta keys in every request a callback yields, for spiders that copy
@@ -150,6 +165,8 @@ SPIDER_MIDDLEWARES = {
     "archiver.spidermiddlewares.incremental.IncrementalSpiderMiddleware": 950,
     # With ARCHIVER_WARC_ENABLED: a request found on a captured page names that page's WARC record.
     "archiver.capture.warc.WarcLinkMiddleware": 960,
+    # With ARCHIVER_WAYBACK_URL: the start is the endpoint's CDX listing (closest to the spider).
+    "archiver.capture.discovery.WaybackDiscovery": 990,
 }
 
 LOG_LEVEL = "INFO"

@@ -102,6 +102,22 @@ class FinewsSpider(scrapy.Spider):
             return
         yield scrapy.Request(self.start_url, callback=self.parse_listing, meta={META_LISTING: True})
 
+    # --- reading from a web archive (`--from-wayback`, archiver.capture.wayback) ----------------
+    # The CDX prefix queries of the site's captures: the site, and the share pages of both share hosts.
+    wayback_prefixes = (f"{SITE_HOST}/", *(f"{host}{SHARE_PATH}" for host in SHARE_HOSTS))
+
+    def request_for_url(self, url: str) -> scrapy.Request | None:
+        """The request a captured URL stands for: post pages and listings (share pages come from their posts)."""
+        site_url = self._site_url(url)
+        path = urlsplit(site_url).path if site_url else ""
+        if site_url is None or urlsplit(url).query:
+            return None
+        if POST_PATH.match(path):
+            return scrapy.Request(site_url, callback=self.parse_post, meta=self.post_path_meta(path))
+        if path == "/" or CATEGORY_PATH.match(path):
+            return scrapy.Request(site_url, callback=self.parse_listing, meta=self.listing_meta(path))
+        return None
+
     # --- links ------------------------------------------------------------------------------
     def _site_url(self, url: str) -> str | None:
         parts = urlsplit(url)

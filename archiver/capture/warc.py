@@ -58,6 +58,8 @@ MANIFEST = "captures.jsonl"
 META_CAPTURE = "archiver.warc.capture"  # the capture of this request's response
 META_PARENT = "archiver.warc.parent"  # the capture of the page this request was found on
 _META_SENT = "archiver.warc.sent"
+# The time a response was captured, when it is not now (a replay from a web archive): its WARC-Date.
+META_DATE = "archiver.warc.date"
 # Credentials never go into an archive file.
 _SECRET_HEADERS = {b"authorization", b"proxy-authorization", b"cookie"}
 _CONDITIONAL = (b"If-None-Match", b"If-Modified-Since")
@@ -227,7 +229,9 @@ class WarcCaptureMiddleware:
         self.stats.inc_value("archiver/warc/bytes", len(data))
         return where
 
-    def _response_record(self, writer: Any, response: Any, revisit: tuple[str, dict[str, Any] | None] | None) -> Any:
+    def _response_record(
+        self, writer: Any, response: Any, revisit: tuple[str, dict[str, Any] | None] | None, *, date: str | None = None
+    ) -> Any:
         from warcio.statusandheaders import StatusAndHeaders
 
         headers = _latin1_pairs(response.headers)
@@ -241,6 +245,8 @@ class WarcCaptureMiddleware:
             f"{response.status} {reason}".strip(), headers, protocol=getattr(response, "protocol", None) or "HTTP/1.1"
         )
         extra = {}
+        if date:  # captured earlier than now (a replay from a web archive): the capture's own time
+            extra["WARC-Date"] = date
         if getattr(response, "ip_address", None) is not None:
             extra["WARC-IP-Address"] = str(response.ip_address)
         if revisit is None:
@@ -277,7 +283,10 @@ class WarcCaptureMiddleware:
         record = None
         length = 0
         if response is not None:
-            record = self._response_record(writer, response, revisit)
+            date = request.meta.get(META_DATE)
+            if date:
+                concurrent["WARC-Date"] = str(date)
+            record = self._response_record(writer, response, revisit, date=str(date) if date else None)
             writer.write_record(record)
             length = buffer.tell()
             concurrent["WARC-Concurrent-To"] = record.rec_headers.get_header("WARC-Record-ID")

@@ -129,6 +129,12 @@ def add_scale_options(parser: argparse.ArgumentParser) -> None:
         help="run N worker processes on one queue (on --redis, or on a redis-server started for the run)",
     )
     parser.add_argument("--warc", action="store_true", help="also keep every request and response as WARC files")
+    parser.add_argument(
+        "--from-wayback",
+        metavar="URL",
+        help="read the past from a web archive instead of the live site: a pywb collection "
+        "(http://host:8080/COLL) or https://web.archive.org",
+    )
 
 
 def crawl_settings(args: argparse.Namespace) -> dict[str, Any]:
@@ -159,6 +165,8 @@ def crawl_settings(args: argparse.Namespace) -> dict[str, Any]:
         overrides["ARCHIVER_REDIS_URL"] = args.redis
     if getattr(args, "warc", False):
         overrides["ARCHIVER_WARC_ENABLED"] = True
+    if getattr(args, "from_wayback", None):
+        overrides["ARCHIVER_WAYBACK_URL"] = args.from_wayback
     overrides.update(dict(args.settings))
     return overrides
 
@@ -166,6 +174,8 @@ def crawl_settings(args: argparse.Namespace) -> dict[str, Any]:
 def spider_arguments(args: argparse.Namespace, start_url: str | None) -> dict[str, Any]:
     spider_args = {"start_url": start_url} if start_url else {}
     if args.share_urls:
+        if getattr(args, "from_wayback", None):
+            raise UsageError("--share-urls and --from-wayback: a run from a web archive takes its posts from its CDX")
         if not Path(args.share_urls).is_file():
             raise UsageError(f"--share-urls {args.share_urls}: no such file")
         spider_args["share_urls"] = args.share_urls

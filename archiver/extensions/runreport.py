@@ -95,6 +95,10 @@ class RunReport:
         }
         if any(window.values()):
             record["window"] = window
+        if settings.get("ARCHIVER_WAYBACK_URL"):  # where the run read from: a web archive, not the live site
+            record["source"] = {"wayback": str(settings.get("ARCHIVER_WAYBACK_URL")).strip()}
+            counts = ("urls", "replayed", "not_captured", "throttled", "cdx_pages")
+            record["wayback"] = {k: int(stats.get(f"archiver/wayback/{k}", 0) or 0) for k in counts}
         if settings.get("JOBDIR"):
             record["jobdir"] = str(settings.get("JOBDIR"))
         if message := unwritable.message(stats):  # the archive could not be written: exit 1
