@@ -17,12 +17,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from archiver.cli import crawl, demo, rebuild, rotate, verify
+from archiver.cli import crawl, demo, rebuild, rotate, status, verify
 from archiver.cli.options import Parser
 from archiver.exceptions import LockedError, UsageError
 from archiver.running.runner import ExitCode
 
-SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild)
+SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild, status)
 
 
 def build_parser() -> argparse.ArgumentParser:
