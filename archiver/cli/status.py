@@ -27,6 +27,13 @@ class PluginParser(Parser):
         print(f"ARCHIVER UNKNOWN - {message}")
         self.exit(int(health.Level.UNKNOWN))
 
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:
+        # A subparser hands what it does not know to the main parser, whose error exits 64.
+        parsed, extras = super().parse_known_args(*args, **kwargs)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
 
 def duration(value: str) -> dt.timedelta:
     try:

@@ -50,6 +50,11 @@ RECENT = dt.timedelta(hours=24)  # runs counted by status
 _BLOCK = 1 << 16
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.I)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# What status shows of a run's line (crawl, locked attempt or rotation); errors stay in runs.jsonl.
+_RUN_KEYS = (
+    "status", "start", "end", "duration", "pages", "not_modified", "failed", "posts", "error_count", "dropped",
+    "moved", "conflicts", "error", "pid", "window",
+)  # fmt: skip
 _DATE_LINE = re.compile(r"^date:\s*[\"']?([^\"'\r\n]+)", re.M)
 
 
@@ -76,13 +81,14 @@ def parse_duration(text: str) -> dt.timedelta:
 def ago(delta: dt.timedelta) -> str:
     """A short human age: ``45 s``, ``3 min``, ``2.5 h``, ``4 d``."""
     seconds = max(0.0, delta.total_seconds())
-    if seconds < 90:
+    if seconds < 60:
         return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
+    if seconds < 3600:
         return f"{seconds / 60:.0f} min"
-    if seconds < 48 * 3600:
+    if seconds < 86400:
         return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
-    return f"{seconds / 86400:.0f} d"
+    days = seconds / 86400
+    return f"{days:.1f} d".replace(".0 d", " d") if days < 10 else f"{days:.0f} d"
 
 
 def _time(value: Any) -> dt.datetime | None:
@@ -259,9 +265,7 @@ def _read_runs(health: Health, path: Path) -> tuple[Counter[str], Counter[str]]:
 
 def _run(record: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """A run's line as status shows it: the counts, its time and its age."""
-    keys = ("status", "start", "end", "duration", "pages", "not_modified", "failed", "posts", "error_count")
-    keys += ("dropped", "moved", "conflicts", "error", "pid", "window")
-    run = {key: record[key] for key in keys if key in record}
+    run = {key: record[key] for key in _RUN_KEYS if key in record}
     when = run_time(record)
     run["age_seconds"] = round((now - when).total_seconds()) if when else None
     if record.get("site_changed"):
@@ -393,7 +397,7 @@ def summary(health: Health) -> str:
     if last is not None and not any(r.startswith("last run ") for r in parts):
         posts = last.get("posts") or {}
         age = ago(dt.timedelta(seconds=last.get("age_seconds") or 0))
-        parts.insert(0, f"last run {last.get('status')} {age} ago ({_int(posts.get('new'))} new posts)")
+        parts.append(f"last run {last.get('status')} {age} ago ({_int(posts.get('new'))} new posts)")
     post = health.newest_post
     if post is not None and not any(r.startswith("no new post") for r in parts):
         parts.append(f"newest post {ago(dt.timedelta(seconds=post['age_seconds']))} old")

@@ -91,9 +91,8 @@ def chart(per_day: list[dict[str, Any]]) -> list[str]:
     ]
     top = max((row["dated"] for row in per_day), default=0)
     for row in per_day:
-        lines.append(
-            f"  {row['day']:<10} {row['dated']:>6} {_bar(row['dated'], top):<{_BAR}} {row['new']:>5} {row['updated']:>5}"
-        )
+        bar = _bar(row["dated"], top)
+        lines.append(f"  {row['day']:<10} {row['dated']:>6} {bar:<{_BAR}} {row['new']:>5} {row['updated']:>5}")
     return lines
 
 
