@@ -276,19 +276,23 @@ def _run(record: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
 def newest_post(root: Path, now: dt.datetime) -> tuple[dict[str, Any] | None, dict[str, int], Counter[dt.date]]:
     """The newest archived post, the number of posts per folder, and the posts per day (file names only)."""
     by_day: Counter[dt.date] = Counter()
-    per_folder: dict[str, int] = dict.fromkeys(POST_FOLDERS, 0)
-    newest_day: dt.date | None = None
+    newest_day = dt.date.min
     newest: list[str] = []
+    in_posts = 0
+    posts_prefix = f"{root / POST_FOLDERS[0]}{os.sep}"
     for entry in iter_post_files(root):
-        by_day[entry.day] += 1
-        path = str(entry._path)
-        per_folder[os.path.basename(os.path.dirname(path))] += 1
-        if newest_day is None or entry.day > newest_day:
-            newest_day, newest = entry.day, [path]
-        elif entry.day == newest_day:
+        day = entry.day
+        by_day[day] += 1
+        path = str(entry._path)  # the scan's own string: a Path per file would cost more than the scan
+        if path.startswith(posts_prefix):
+            in_posts += 1
+        if day > newest_day:
+            newest_day, newest = day, [path]
+        elif day == newest_day:
             newest.append(path)
-    per_folder["total"] = sum(per_folder.values())
-    if newest_day is None:
+    total = sum(by_day.values())
+    per_folder = {POST_FOLDERS[0]: in_posts, POST_FOLDERS[1]: total - in_posts, "total": total}
+    if not newest:
         return None, per_folder, by_day
     # The file name gives the day; the front matter of that day's files gives the time.
     best: tuple[dt.datetime, str] | None = None
