@@ -12,6 +12,7 @@ exit 64 before anything is fetched.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any
 
 from scrapy.crawler import Crawler
@@ -44,6 +45,9 @@ class MonitorsLoader:
             raise SettingError(
                 f"SPIDERMON_ENABLED is set but spidermon cannot be imported ({exc}): pip install 'archiver[monitor]'"
             ) from None
+        # spidermon 1.27 writes its report with Spider.log(), deprecated in Scrapy 2.13: one warning
+        # per run in every cron mail, about spidermon's code, not the archive.
+        warnings.filterwarnings("ignore", r"Spider\.log\(\) is deprecated", module=r"spidermon\.")
         try:
             return Spidermon.from_crawler(crawler)
         except ActionNotConfigured as exc:

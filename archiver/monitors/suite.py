@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
+from scrapy.exceptions import ScrapyDeprecationWarning
 from scrapy.settings import BaseSettings
 from scrapy.utils.misc import load_object
 from spidermon import Monitor, MonitorSuite, monitors
@@ -143,7 +145,10 @@ def senders(settings: BaseSettings) -> list[type[Action]]:
     chosen: list[type[Action]] = []
     for setting, path, defaults in SENDERS:
         if settings.get(setting):
-            base = load_object(path)  # imported only when asked for: slack-sdk, sentry-sdk
+            with warnings.catch_warnings():
+                # spidermon's email sender is built on scrapy.mail, deprecated since Scrapy 2.13.
+                warnings.filterwarnings("ignore", "The scrapy.mail module is deprecated", ScrapyDeprecationWarning)
+                base = load_object(path)  # imported only when asked for: premailer, slack-sdk, sentry-sdk
             chosen.append(type(f"Archiver{base.__name__}", (base,), dict(defaults)))
     return chosen
 
