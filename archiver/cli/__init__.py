@@ -1,4 +1,4 @@
-"""The ``archiver`` command line: crawl, demo, rotate, verify, rebuild.
+"""The ``archiver`` command line: crawl, demo, rotate, verify, rebuild, status.
 
 ``archiver crawl finews --output DIR`` runs the same crawl as
 ``scrapy crawl finews -s ARCHIVER_OUTPUT_DIR=DIR`` from the project root,

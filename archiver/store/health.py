@@ -255,7 +255,7 @@ def _read_runs(health: Health, path: Path) -> tuple[Counter[str], Counter[str]]:
                 day = _beijing_day(when).isoformat()
                 new_by_day[day] += _int(posts.get("new"))
                 updated_by_day[day] += _int(posts.get("updated"))
-        elif health.last_success is not None:
+        elif when is not None and health.last_success is not None:
             # Older than anything counted: only a last success was still looked for (site changes
             # and rotations are reported when newer than the 14 days, or met before this line).
             break
