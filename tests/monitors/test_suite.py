@@ -24,8 +24,8 @@ from archiver.devserver.server import SiteServer
 from archiver.exceptions import SettingError
 from archiver.monitors.extension import MonitorsLoader
 from archiver.running.runner import ExitCode
+from tests.archives import write_post
 from tests.crawlrun import REPO, archiver_env, crawl
-from tests.store.archives import write_post
 
 pytest.importorskip("spidermon", reason="needs the monitor extra: pip install -e '.[monitor]'")
 

@@ -12,7 +12,7 @@ import pytest
 from archiver.store import health
 from archiver.store.health import Level, check, lines_newest_first, parse_duration
 from archiver.store.runlog import read_runs
-from tests.store.archives import (
+from tests.archives import (
     FINDING,
     locked_line,
     rotate_line,

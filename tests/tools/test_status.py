@@ -12,8 +12,8 @@ import pytest
 from archiver.cli import main
 from archiver.store.health import check
 from archiver.tools.status import chart, render
+from tests.archives import FINDING, locked_line, run_line, write_post, write_retry, write_runs
 from tests.crawlrun import run_archiver
-from tests.store.archives import FINDING, locked_line, run_line, write_post, write_retry, write_runs
 
 MIN = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
