@@ -368,9 +368,13 @@ def _judge(health: Health) -> None:
     assert last is not None
     status = last.get("status")
     age = ago(dt.timedelta(seconds=last.get("age_seconds") or 0))
-    if status in ("site_changed", "error"):
-        what = "the site changed" if status == "site_changed" else "it failed"
-        health.flag(Level.CRITICAL, f"last run {status} {age} ago: {what}")
+    if status == "site_changed":
+        findings = [f for f in last.get("site_changed") or [] if isinstance(f, dict)]
+        what = describe(findings[0]) if findings else "the site changed"
+        more = f", and {len(findings) - 1} more kinds" if len(findings) > 1 else ""
+        health.flag(Level.CRITICAL, f"last run site_changed {age} ago: {what}{more}")
+    elif status == "error":
+        health.flag(Level.CRITICAL, f"last run error {age} ago: it stopped with an error")
     elif status == "pages_failed":
         health.flag(Level.WARNING, f"last run pages_failed {age} ago: {last.get('failed', 0)} pages failed")
     elif status != "ok":
@@ -392,6 +396,14 @@ def _judge(health: Health) -> None:
     rotate = health.last_rotate
     if rotate and rotate.get("status") not in ("ok", None):
         health.flag(Level.WARNING, f"last rotate left {len(rotate.get('conflicts') or [])} conflicts")
+
+
+def describe(finding: dict[str, Any]) -> str:
+    """A site-change finding in a few words: ``post pages have no title (26 of 34 pages)``."""
+    text = str(finding.get("description") or f"{finding.get('page_class', '?')} pages: {finding.get('finding', '?')}")
+    if finding.get("pages") is not None:
+        text += f" ({finding['pages']} of {finding.get('of', '?')} pages)"
+    return text
 
 
 def summary(health: Health) -> str:

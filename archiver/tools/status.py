@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from archiver.store.health import Health, ago, summary
+from archiver.store.health import Health, ago, describe, summary
 
 _BAR = 24  # width of the longest bar
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -150,11 +150,8 @@ def _changes(changed: dict[str, Any] | None, now: dt.datetime) -> str:
 def _finding(finding: Any) -> str:
     if not isinstance(finding, dict):
         return str(finding)
-    text = f"{finding.get('page_class', '?')}: {finding.get('description') or finding.get('finding', '?')}"
-    if finding.get("pages") is not None:
-        text += f" ({finding['pages']} of {finding.get('of', '?')} pages"
-        text += f", e.g. {finding['example']})" if finding.get("example") else ")"
-    return text
+    example = f", e.g. {finding['example']}" if finding.get("example") else ""
+    return describe(finding) + example
 
 
 def _rotate(run: dict[str, Any]) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +97,22 @@ def test_a_quiet_archive_fails_the_quiet_monitor(tmp_path: Path) -> None:
     )
     assert "(max 2 d): the newest is _posts/2023-03-05-" in done.stderr
     assert "[spidermon.contrib.actions.telegram] INFO: archiver: 1 check(s) failed" in done.stderr
+
+
+def test_a_changed_demo_copy_fails_the_site_monitor(tmp_path: Path) -> None:
+    """A theme change that moves post titles out of ``<h1>``: the site-change detection's stats fail the monitor."""
+    site = tmp_path / "site"
+    shutil.copytree(DEMO, site)
+    for page in (site / "finews.withounder.com").glob("*/20*/*/*/*.html"):
+        text = page.read_text(encoding="utf-8")
+        page.write_text(re.sub(r"<h1>(.*?)</h1>", r'<div class="headline">\1</div>', text), encoding="utf-8")
+    with SiteServer(site, max_seconds=120) as server:
+        done = crawl(tmp_path / "out", server.proxy_url, *ON)
+    if "archiver/site/changed" not in done.stderr:
+        pytest.skip("this tree's spider has no site-change detection (archiver/site/changed stats)")
+    log = done.stderr
+    assert "monitor failed: Site unchanged/pages look as the site makes them: the site changed (" in log
+    assert "[spidermon.contrib.actions.telegram] INFO: archiver: " in log
 
 
 def test_a_misconfigured_sender_stops_the_crawl_before_it_starts(tmp_path: Path) -> None:

@@ -159,9 +159,19 @@ def test_site_changed_run_reports_its_findings(tmp_path: Path) -> None:
     write_runs(tmp_path, run_line(NOW - 10 * MIN), run_line(NOW - 5 * MIN, "site_changed", site_changed=[FINDING]))
     result = check(tmp_path, NOW, max_age=HOUR)
     assert result.level is Level.CRITICAL
-    assert result.reasons == ["last run site_changed 5 min ago: the site changed"]
+    assert result.reasons == ["last run site_changed 5 min ago: post pages without a title (26 of 34 pages)"]
     assert result.site_changed == {"end": (NOW - 5 * MIN).isoformat(), "findings": [FINDING]}
     assert result.last_run is not None and result.last_run["site_changed"] == [FINDING]
+
+
+def test_site_changed_without_findings_and_with_several(tmp_path: Path) -> None:
+    write_runs(tmp_path, run_line(NOW - MIN, "site_changed"))
+    assert check(tmp_path, NOW).reasons == ["last run site_changed 1 min ago: the site changed"]
+    other = {"page_class": "home", "finding": "no_post_links", "pages": 1, "of": 1}
+    write_runs(tmp_path, run_line(NOW - MIN, "site_changed", site_changed=[other, FINDING]))
+    assert check(tmp_path, NOW).reasons == [
+        "last run site_changed 1 min ago: home pages: no_post_links (1 of 1 pages), and 1 more kinds"
+    ]
 
 
 def test_site_change_fixed_since_is_reported_not_judged(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ CASES = {
         lambda t: [run_line(t - MIN, "site_changed", site_changed=[FINDING])],
         [],
         2,
-        "ARCHIVER CRITICAL - last run site_changed 1 min ago: the site changed",
+        "ARCHIVER CRITICAL - last run site_changed 1 min ago: post pages without a title (26 of 34 pages)",
     ),
     "pages_failed": (
         lambda t: [run_line(t - MIN, "pages_failed", failed=3)],
@@ -162,7 +162,7 @@ def test_report_shows_site_changes_locks_and_retries(tmp_path: Path) -> None:
     assert "last attempt:    locked 5 min ago: another run holds the lock (pid 4141)" in text
     assert "runs, last 24 h: 1 locked, 2 ok" not in text  # site_changed counted by its own status
     assert "runs, last 24 h: 1 locked, 1 ok, 1 site_changed" in text
-    assert "post: post pages without a title (26 of 34 pages, e.g. http://finews.example/a/1.html)" in text, text
+    assert "post pages without a title (26 of 34 pages), e.g. http://finews.example/a/1.html" in text, text
     assert "waiting retry:   1 pages, e.g. http://site.example/x.html" in text
 
 
