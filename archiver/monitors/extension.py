@@ -33,7 +33,7 @@ class MonitorsLoader:
     def from_crawler(cls, crawler: Crawler) -> Any:
         settings = crawler.settings
         if not config.flag(settings, "SPIDERMON_ENABLED"):
-            raise NotConfigured("SPIDERMON_ENABLED is off")
+            raise NotConfigured  # without a message: Scrapy would log a warning for it in every run
         if SPIDERMON_EXTENSION in settings.getdict("EXTENSIONS"):
             raise NotConfigured("spidermon's extension is listed in EXTENSIONS: it runs by itself")
         max_quiet(settings)  # a bad value stops the crawl before it starts
