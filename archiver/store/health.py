@@ -34,20 +34,19 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from archiver.format import dates
 from archiver.store.index import POST_FOLDERS, iter_post_files
+from archiver.store.jsonlines import lines_newest_first
 from archiver.store.runlog import RUNS_FILE
 from archiver.store.statedir import STATE_FOLDER
 
 RETRY_FILE = "retry.json"  # as archiver.crawl.failures writes it
 DAYS = 14  # posts per day over this many Beijing days
 RECENT = dt.timedelta(hours=24)  # runs counted by status
-_BLOCK = 1 << 16
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])", re.I)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # What status shows of a run's line (crawl, locked attempt or rotation); errors stay in runs.jsonl.
@@ -108,35 +107,6 @@ def run_time(record: dict[str, Any]) -> dt.datetime | None:
 
 def is_crawl(record: dict[str, Any]) -> bool:
     return record.get("command") in (None, "crawl")
-
-
-def lines_newest_first(path: Path) -> Iterator[dict[str, Any]]:
-    """The records of a JSON-lines file from its last line back; lines that do not parse are skipped."""
-    with path.open("rb") as handle:
-        end = handle.seek(0, os.SEEK_END)
-        rest = b""
-        while end > 0:
-            start = max(0, end - _BLOCK)
-            handle.seek(start)
-            chunk = handle.read(end - start) + rest
-            end = start
-            lines = chunk.split(b"\n")
-            rest = lines.pop(0) if start > 0 else b""  # maybe the tail of an earlier line
-            for line in reversed(lines):
-                if record := _record(line):
-                    yield record
-        if rest and (record := _record(rest)):
-            yield record
-
-
-def _record(line: bytes) -> dict[str, Any] | None:
-    if not line.strip():
-        return None
-    try:
-        record = json.loads(line.decode("utf-8", errors="replace"))
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
 
 
 @dataclass

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 from pathlib import Path
 
 import pytest
 
-from archiver.store import health
-from archiver.store.health import Level, check, lines_newest_first, parse_duration
+from archiver.store import health, jsonlines
+from archiver.store.health import Level, check, parse_duration
 from archiver.store.runlog import read_runs
 from tests.archives import (
     FINDING,
@@ -311,37 +310,20 @@ def test_as_dict_is_json(archive: Path) -> None:
 # --- reading from the end -----------------------------------------------------------------------
 
 
-def test_lines_newest_first_match_read_runs(tmp_path: Path) -> None:
-    """Across block boundaries, torn lines and lines longer than a block, as read_runs reads forward."""
-    rng = random.Random(7)
-    lines: list[str] = []
-    for n in range(3000):
-        kind = rng.random()
-        if kind < 0.02:
-            lines.append('{"torn": ')
-        elif kind < 0.03:
-            lines.append(json.dumps({"n": n, "pad": "x" * 100_000}))
-        else:
-            lines.append(json.dumps({"n": n, "pad": "é" * rng.randrange(0, 400)}, ensure_ascii=False))
-    path = tmp_path / "runs.jsonl"
-    path.write_text("\n".join(lines) + rng.choice(["", "\n"]), encoding="utf-8")
-    assert list(lines_newest_first(path)) == read_runs(path)[::-1]
-
-
 def test_old_runs_are_not_read_once_everything_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A year of runs: only the recent end of the file is read when the last success is recent."""
     old = [json.dumps(run_line(NOW - 300 * DAY + n * MIN)) for n in range(20000)]
     recent = [json.dumps(run_line(NOW - (100 - n) * MIN)) for n in range(100)]
     path = write_runs(tmp_path, *old, *recent)
     read = 0
-    original = health._record
+    original = jsonlines._record
 
     def counting(line: bytes) -> dict[str, object] | None:
         nonlocal read
         read += 1
         return original(line)
 
-    monkeypatch.setattr(health, "_record", counting)
+    monkeypatch.setattr(jsonlines, "_record", counting)
     result = check(tmp_path, NOW)
     assert result.runs_24h == {"ok": 100}
     assert read < 1000 < len(read_runs(path))
