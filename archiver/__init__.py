@@ -6,7 +6,8 @@ The library, in layers (import-linter's contracts in ``pyproject.toml`` keep the
 - ``running`` -- one crawl in this process, or N workers on one Redis queue;
 - ``distributed`` -- scrapy-redis: the add-on, the scheduler, the shared lock;
 - ``capture`` (WARC, replay), ``tools`` (verify, rotate), ``devserver`` (the loopback site server);
-- ``extensions``, ``downloadermiddlewares``, ``spidermiddlewares`` -- the Scrapy components;
+- ``extensions``, ``downloadermiddlewares``, ``spidermiddlewares`` -- the Scrapy components, and
+  ``monitors`` (the spidermon suite of the optional ``[monitor]`` extra);
 - ``crawl`` -- the crawl-wide state those components share (failure log, incremental state);
 - ``config`` -- reading and validating ``ARCHIVER_*`` settings;
 - ``store`` -- the archive on disk (atomic files, index, page store, exporter, run log, lock);

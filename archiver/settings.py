@@ -135,6 +135,8 @@ EXTENSIONS = {
     "archiver.extensions.jobdir.JobDirGuard": -900,
     "archiver.extensions.runreport.RunReport": 600,
     "archiver.extensions.progress.Progress": 610,
+    # Alerts (the [monitor] extra): starts spidermon only when SPIDERMON_ENABLED is set.
+    "archiver.monitors.extension.MonitorsLoader": 650,
 }
 DOWNLOADER_MIDDLEWARES = {
     # Just outside RetryMiddleware (550): page size, offsite redirects, retry backoff, failures for good.
@@ -171,3 +173,14 @@ SPIDER_MIDDLEWARES = {
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
+
+# --- alerts with spidermon (pip install 'archiver[monitor]'; archiver/monitors/, README "Alerts") ---
+# Off by default: spidermon is not even imported. On, its own extension runs this suite at the end
+# of every crawl; its senders are configured with spidermon's SPIDERMON_* settings.
+SPIDERMON_ENABLED = False
+SPIDERMON_SPIDER_CLOSE_MONITORS = ["archiver.monitors.suite.ArchiverMonitorSuite"]
+# No new post (by the newest archived post's date) for this long fails a monitor: "12h", "2d", or
+# seconds; None leaves it unchecked (a quiet site is the site's business until you say otherwise).
+ARCHIVER_MONITOR_MAX_QUIET = None
+# More pages failed for good than this in one crawl fails a monitor (the next run retries them).
+ARCHIVER_MONITOR_MAX_FAILED = 0

@@ -1,4 +1,4 @@
-"""The ``archiver`` command line: crawl, demo, rotate, verify, rebuild.
+"""The ``archiver`` command line: crawl, demo, rotate, verify, rebuild, status.
 
 ``archiver crawl finews --output DIR`` runs the same crawl as
 ``scrapy crawl finews -s ARCHIVER_OUTPUT_DIR=DIR`` from the project root,
@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from archiver import __version__
-from archiver.cli import crawl, demo, rebuild, rotate, verify
+from archiver.cli import crawl, demo, rebuild, rotate, status, verify
 from archiver.cli import wacz as wacz_command
 from archiver.cli.options import Parser
 from archiver.exceptions import ArchiveUnwritable, LockedError, UsageError
 from archiver.running.runner import ExitCode
 
-SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild, wacz_command)
+SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild, status, wacz_command)
 
 DESCRIPTION = """\
 A Scrapy crawler and archiver for Jekyll news sites: it crawls a site and writes

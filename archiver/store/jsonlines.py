@@ -1,0 +1,46 @@
+"""Reading a JSON-lines file from its end: the newest records of ``runs.jsonl`` first, without reading the rest.
+
+``archiver status`` wants the last run, the last success and the last two weeks; a year of runs
+every five minutes is 100,000 lines. Blocks are read backwards and split at newlines, so what is
+read is what is used. Lines that do not parse (a torn last line) or are not objects are skipped,
+as ``archiver.store.runlog.read_runs`` skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+_BLOCK = 1 << 16
+
+
+def lines_newest_first(path: Path) -> Iterator[dict[str, Any]]:
+    """The records of a JSON-lines file from its last line back; lines that do not parse are skipped."""
+    with path.open("rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        rest = b""
+        while end > 0:
+            start = max(0, end - _BLOCK)
+            handle.seek(start)
+            chunk = handle.read(end - start) + rest
+            end = start
+            lines = chunk.split(b"\n")
+            rest = lines.pop(0) if start > 0 else b""  # maybe the tail of an earlier line
+            for line in reversed(lines):
+                if record := _record(line):
+                    yield record
+        if rest and (record := _record(rest)):
+            yield record
+
+
+def _record(line: bytes) -> dict[str, Any] | None:
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line.decode("utf-8", errors="replace"))
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
