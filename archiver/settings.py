@@ -115,6 +115,7 @@ EXTENSIONS = {
     # Crawl-wide state the components share (reached with crawler.get_extension()).
     "archiver.crawl.failures.FailureLog": -950,
     "archiver.crawl.incremental.IncrementalState": -940,
+    "archiver.crawl.sitehealth.SiteHealth": -930,
     "archiver.extensions.jobdir.JobDirGuard": -900,
     "archiver.extensions.runreport.RunReport": 600,
     "archiver.extensions.progress.Progress": 610,
@@ -143,6 +144,10 @@ SPIDER_MIDDLEWARES = {
     # With ARCHIVER_WARC_ENABLED: a request found on a captured page names that page's WARC record.
     "archiver.capture.warc.WarcLinkMiddleware": 960,
 }
+
+# `scrapy check finews`: @follow reaches post and share pages from a listing, @unchanged fails on a
+# site change (archiver/crawl/contracts.py).
+SPIDER_CONTRACTS = {"archiver.crawl.contracts.FollowContract": 10, "archiver.crawl.contracts.UnchangedContract": 20}
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -30,6 +30,7 @@ from w3lib.url import canonicalize_url, safe_url_string
 
 from archiver.crawl.failures import FailureLog, is_transient
 from archiver.crawl.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID, wanted
+from archiver.crawl.sitehealth import Expectation, SiteHealth
 from archiver.crawl.state import shared
 from archiver.exceptions import UsageError
 from archiver.format import dates, htmlsource
@@ -38,6 +39,7 @@ from archiver.format.sanitize import text_to_html
 from archiver.format.slug import slugify
 from archiver.format.unrender import source_body, split_tail
 from archiver.items import Article
+from spiders import finews_site
 
 SITE_HOST = "finews.withounder.com"
 SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
@@ -170,14 +172,36 @@ class FinewsSpider(scrapy.Spider):
             meta[META_CATEGORY] = match.group("file") or match.group("dir")
         return meta
 
+    def site_checked(self, page_class: str, response: Response, findings: list[Expectation]) -> bool:
+        """Report a page's findings (``spiders.finews_site``) to the crawl's ``SiteHealth``; True when none."""
+        crawler = getattr(self, "crawler", None)  # None: parsing outside a crawl
+        if crawler is None:
+            return not findings
+        return shared(crawler, SiteHealth).check(page_class, response, response.url, findings)
+
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        """Home and category pages: follow every post and category link."""
+        """Home and category pages: follow every post and category link.
+
+        Nothing is followed from a page that is not what the site makes (``spiders.finews_site``).
+
+        @url http://finews.withounder.com/
+        @returns requests 1
+        @unchanged
+        """
+        home = CATEGORY_PATH.match(urlsplit(response.url).path) is None
         if not isinstance(response, TextResponse):
+            self.site_checked(
+                "home" if home else "category",
+                response,
+                finews_site.check_listing(None, None, home=home, posts=0, unknown=0),
+            )
             return
         text = response.text
         crawler = getattr(self, "crawler", None)  # None: parsing outside a crawl
         section = htmlsource.find(text, "section")
         start, stop = (section.start, section.stop) if section else (0, len(text))
+        requests: list[scrapy.Request] = []
+        posts = unknown = 0
         for tag in htmlsource.iter_tags(text, start, stop, "a"):
             if tag.end:
                 continue
@@ -187,21 +211,51 @@ class FinewsSpider(scrapy.Spider):
             href = plain.group(1) if plain else tag.attrs().get("href")
             target = self._classify(response.url, href) if href else None
             if target is None:
+                # A page of the site by a URL form this spider does not know: the site changed.
+                site_url = self._site_url(urljoin(response.url, href.strip())) if href else None
+                if site_url is not None and finews_site.is_page_path(urlsplit(site_url).path):
+                    unknown += 1
                 continue
             if target.kind == "post":
+                posts += 1
                 meta = self.post_path_meta(target.path)
                 if not wanted(crawler, meta):  # archived, and settled: not followed again
                     continue
-                yield scrapy.Request(target.url, callback=self.parse_post, meta={**meta, **target.meta})
+                requests.append(scrapy.Request(target.url, callback=self.parse_post, meta={**meta, **target.meta}))
             else:
                 meta = self.listing_meta(target.path)
-                yield scrapy.Request(target.url, callback=self.parse_listing, meta={**meta, **target.meta})
+                requests.append(scrapy.Request(target.url, callback=self.parse_listing, meta={**meta, **target.meta}))
+        findings = finews_site.check_listing(text, section, home=home, posts=posts, unknown=unknown)
+        if self.site_checked("home" if home else "category", response, findings):
+            yield from requests
 
     # --- post pages -------------------------------------------------------------------------
     def parse_post(self, response: Response) -> Iterator[Article | scrapy.Request]:
+        """A post page: its article, completed from its share page when it links one.
+
+        Nothing is archived from a page that is not what the site makes (``spiders.finews_site``).
+
+        @url http://finews.withounder.com/category/liuzhouwanbao.html
+        @follow parse_listing
+        @returns requests 1 2
+        @unchanged
+        """
         if not isinstance(response, TextResponse):
+            self.site_checked(
+                "post", response, finews_site.check_post(None, post_id=None, title=None, time=None, body="", tags=[])
+            )
             return
         article, body_html = self.post_page(response.text, response.url)
+        findings = finews_site.check_post(
+            response.text,
+            post_id=article.post_id,
+            title=article.title,
+            time=article.date,
+            body=body_html or article.link or article.footer or "",
+            tags=article.tags,
+        )
+        if not self.site_checked("post", response, findings):
+            return
         if article.footer:
             for match in re.finditer(r"\]\(([^)\s]+)\)", article.footer):
                 target = self._classify(response.url, match.group(1))
@@ -305,11 +359,26 @@ class FinewsSpider(scrapy.Spider):
         return link if codes and codes[0] else None
 
     def parse_share(self, response: Response, article: Article, body_html: str | None = None) -> Iterator[Article]:
+        """A share page: the exact body of the post whose page linked it.
+
+        A share page (200) without its article is a site change: the post is not archived from
+        its post page as if nothing happened, it waits until the spider knows the site again.
+
+        @url http://finews.withounder.com/category/liuzhouwanbao.html
+        @follow parse_listing parse_post
+        @returns items 1 1
+        @scrapes post_id title date body share_url
+        @unchanged
+        """
         exact = (
             response.status == 200
             and isinstance(response, TextResponse)
             and self.apply_share_page(article, response.text)
         )
+        if response.status == 200:
+            text = response.text if isinstance(response, TextResponse) else None
+            if not self.site_checked("share", response, finews_site.check_share(text, exact)):
+                return
         if not exact and body_html is not None:
             article.body = source_body(body_html)
         yield article
@@ -405,8 +474,9 @@ class FinewsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             return
         article = self.article_from_share_page(response.text, response.url)
+        if not self.site_checked("share", response, finews_site.check_share(response.text, article is not None)):
+            return
         if article is None:
-            self.logger.warning("share page holds no article: %s", response.url)
             return
         post_url = self.post_url_of(article)
         if post_url is None:
