@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 import scrapy
@@ -29,7 +29,7 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url, safe_url_string
 
 from archiver.crawl.failures import FailureLog, is_transient
-from archiver.crawl.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID, wanted
+from archiver.crawl.incremental import META_LISTING, META_POST_ID, wanted
 from archiver.crawl.sitehealth import Expectation, SiteHealth
 from archiver.crawl.state import shared
 from archiver.exceptions import UsageError
@@ -40,6 +40,7 @@ from archiver.format.slug import slugify
 from archiver.format.unrender import source_body, split_tail
 from archiver.items import Article
 from spiders import finews_site
+from spiders.finews_links import CATEGORY_PATH, PLAIN_HREF_ATTR, SiteLinks
 
 SITE_HOST = "finews.withounder.com"
 SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
@@ -51,13 +52,6 @@ PLAIN_SHARE_URL = re.compile(
 )
 TAG_SUFFIX = "新闻"
 
-# A link by absolute path alone, or by a lower-case host and path, made of unreserved characters.
-PLAIN_HREF = re.compile(r"(?:(?:https?:)?//(?P<host>[a-z0-9.-]+))?(?P<path>/(?!/)[A-Za-z0-9._~/-]*)")
-PLAIN_HREF_ATTR = re.compile(r'\s+href="([^"&]*)"\s*')
-POST_PATH = re.compile(r"^/(?:[^/]+/)*\d{4}/\d{2}/\d{2}/[^/]+\.html$")
-CATEGORY_PATH = re.compile(r"^/(?:category/(?P<file>[^/]+)\.html|(?P<dir>[^/]+)/)$")
-# What a post URL tells: categories, the day (Beijing: the site's Jekyll runs in Asia/Shanghai), the id.
-POST_PARTS = re.compile(r"^/(?P<cats>(?:[^/]+/)*)(?P<day>\d{4}/\d{2}/\d{2})/(?P<id>[^/]+)\.html$")
 TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2})?")
 # Footer links name their category as `/category/<slug>.html`, `/<slug>/` or, on early posts, `../<slug>/`.
 FOOTER_CATEGORY = re.compile(r"\]\((?:[^)]*/)?(?:category/(?P<file>[^/)]+)\.html|(?P<dir>[^/.)][^/)]*)/)\)")
@@ -67,14 +61,7 @@ def _class_is(value: str) -> Any:
     return lambda tag: value in tag.attrs_text and tag.has_class(value)
 
 
-class Link(NamedTuple):
-    kind: str  # "post" or "listing"
-    url: str
-    path: str
-    meta: dict[str, Any]  # request meta the link itself calls for
-
-
-class FinewsSpider(scrapy.Spider):
+class FinewsSpider(SiteLinks, scrapy.Spider):
     name = "finews"
     default_start_url = f"https://{SITE_HOST}/"
 
@@ -103,74 +90,6 @@ class FinewsSpider(scrapy.Spider):
                 yield scrapy.Request(url, callback=self.parse_share_only, meta={META_POST_ID: code})
             return
         yield scrapy.Request(self.start_url, callback=self.parse_listing, meta={META_LISTING: True})
-
-    # --- links ------------------------------------------------------------------------------
-    def _site_url(self, url: str) -> str | None:
-        parts = urlsplit(url)
-        if parts.hostname not in self.site_hosts or parts.scheme not in ("http", "https", ""):
-            return None
-        return urlunsplit((*self.site, parts.path or "/", parts.query, ""))
-
-    def _plain_site_path(self, base: str, href: str) -> str | None:
-        """The path of ``href`` when it names a site page by a plain absolute path, else None.
-
-        Nearly every link of a listing is such a path (``/x/y.html``, ``//host/x/y.html``);
-        reading it off directly gives what urljoin and _site_url give, at a fraction of the
-        cost, which is most of a re-run's work on a listing of thousands of posts.
-        """
-        match = PLAIN_HREF.fullmatch(href)
-        if match is None or "/." in match["path"]:  # dot segments are urljoin's to resolve
-            return None
-        if match["host"] is not None:
-            return match["path"] if match["host"] in self.site_hosts else None
-        if base != self._base:
-            self._base, self._base_is_site = base, self._site_url(base) is not None
-        return match["path"] if self._base_is_site else None
-
-    def _classify(self, base: str, href: str) -> Link | None:
-        """What a link to a page of the site leads to, else None."""
-        href = href.strip()
-        path = self._plain_site_path(base, href)
-        plain = path is not None
-        if path is not None:
-            url = f"{self.site[0]}://{self.site[1]}{path}"
-        else:
-            site_url = self._site_url(urljoin(base, href))
-            if site_url is None:
-                return None
-            url, path = site_url, urlsplit(site_url).path
-        # A URL built of the start URL's site and a plain path is final as it is: Scrapy's own
-        # making it safe (w3lib's safe_url_string) would return it unchanged, at 10 µs a link.
-        meta = {"verbatim_url": True} if plain and self._site_is_verbatim else {}
-        if POST_PATH.match(path):
-            return Link("post", url, path, meta)
-        if path == "/" or CATEGORY_PATH.match(path):
-            return Link("listing", url, path, meta)
-        return None
-
-    @classmethod
-    def post_meta(cls, url: str) -> dict[str, Any]:
-        """What a post URL tells the archiver (``archiver.crawl.incremental``): post id, day and category."""
-        return cls.post_path_meta(urlsplit(url).path)
-
-    @staticmethod
-    def post_path_meta(path: str) -> dict[str, Any]:
-        match = POST_PARTS.match(path)
-        if match is None:
-            return {}
-        meta: dict[str, Any] = {META_POST_ID: match.group("id"), META_POST_DAY: match.group("day").replace("/", "-")}
-        if category := " ".join(match.group("cats").strip("/").split("/")):
-            meta[META_CATEGORY] = category
-        return meta
-
-    @staticmethod
-    def listing_meta(path: str) -> dict[str, Any]:
-        """What a listing's path tells the archiver: that it is a listing, and its category."""
-        match = CATEGORY_PATH.match(path)
-        meta: dict[str, Any] = {META_LISTING: True}
-        if match is not None:
-            meta[META_CATEGORY] = match.group("file") or match.group("dir")
-        return meta
 
     def site_checked(self, page_class: str, response: Response, findings: list[Expectation]) -> bool:
         """Report a page's findings (``spiders.finews_site``) to the crawl's ``SiteHealth``; True when none."""

@@ -90,7 +90,7 @@ def check_post(
     *,
     post_id: str | None,
     title: str | None,
-    time: str | None,
+    time: object,
     body: str,
     tags: list[str],
 ) -> list[Expectation]:

@@ -79,7 +79,7 @@ class SiteHealth:
         for expectation in findings:
             found = True
             self._changed(expectation, url)
-        if found and response is not None:
+        if found and response is not None and response.request is not None:
             response.meta[META_SITE_CHANGED] = True
         return not found
 
