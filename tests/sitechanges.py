@@ -98,6 +98,15 @@ def permalink_change(root: Path) -> None:
     _rewrite(listing_pages(root), lambda s: POST_LINK.sub(r'href="/posts/\2/"', s))
 
 
+def pretty_permalink(root: Path) -> None:
+    """Jekyll's ``permalink: pretty``: posts at ``/<slug>/YYYY/MM/DD/<id>/``; listings link them so."""
+    for path in post_pages(root):
+        target = path.with_suffix("") / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    _rewrite(listing_pages(root), lambda s: POST_LINK.sub(lambda m: f'href="{m.group(1).removesuffix(".html")}/"', s))
+
+
 def anti_bot_wall(root: Path) -> None:
     """Every page of every host answers 200 with an anti-bot interstitial ("Just a moment...")."""
     for host in (SITE_HOST, *SHARE_HOSTS):
@@ -146,6 +155,12 @@ CHANGES: dict[str, Change] = {
     # category pages it stored, which are linked by the new form too.
     "permalink_change": Change(
         permalink_change,
+        _set("home/no_post_links", "home/unknown_links"),
+        _set("home/no_post_links", "home/unknown_links", "category/unknown_links"),
+        frozenset({"home", "category"}),
+    ),
+    "pretty_permalink": Change(
+        pretty_permalink,
         _set("home/no_post_links", "home/unknown_links"),
         _set("home/no_post_links", "home/unknown_links", "category/unknown_links"),
         frozenset({"home", "category"}),

@@ -145,7 +145,9 @@ def test_a_change_on_a_rerun_over_a_good_archive_changes_no_file(
     shutil.copytree(good[site], output)
     before, pages_before = archive_files(output), stored_pages(output)
     changed = sitechanges.changed_copy(site, kind, tmp_path / "site")
-    for attempt in range(2):  # a second run still finds the good stored pages
+    # A second run over changed listings still revalidates against the good stored copies.
+    runs = 2 if change.every_page & {"home", "category"} else 1
+    for attempt in range(runs):
         result = run(output, changed, *RECHECK_ALL)
         assert_findings(result, output, change, rerun=True)
         assert archive_files(output) == before, f"run {attempt + 1}"
