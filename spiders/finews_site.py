@@ -108,8 +108,11 @@ def check_post(
         found.append(POST_NO_ID)
     if title is None:
         found.append(POST_NO_TITLE)
-    if not time and (h1 := text.find("<h1", text.find("<section"))) >= 0 and text.rfind("<small", 0, h1) < 0:
-        found.append(POST_NO_TIME)
+    if not time:
+        section = text.find("<section")
+        h1 = text.find("<h1", section)
+        if text.rfind("<small", section, h1 if h1 >= 0 else len(text)) < 0:
+            found.append(POST_NO_TIME)
     if not body.strip():
         found.append(POST_NO_BODY)
     if not tags and "<small>tags:" not in text:
