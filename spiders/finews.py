@@ -20,7 +20,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -33,23 +33,15 @@ from archiver.crawl.incremental import META_LISTING, META_POST_ID, wanted
 from archiver.crawl.sitehealth import Expectation, SiteHealth
 from archiver.crawl.state import shared
 from archiver.exceptions import UsageError
-from archiver.format import dates, htmlsource
+from archiver.format import htmlsource
 from archiver.format.post import POST_ID
 from archiver.format.sanitize import text_to_html
 from archiver.format.slug import slugify
 from archiver.format.unrender import source_body, split_tail
 from archiver.items import Article
 from spiders import finews_site
-from spiders.finews_links import CATEGORY_PATH, PLAIN_HREF_ATTR, SiteLinks
+from spiders.finews_links import CATEGORY_PATH, PLAIN_HREF_ATTR, PLAIN_SHARE_URL, SHARE_HOSTS, SITE_HOST, SiteLinks
 
-SITE_HOST = "finews.withounder.com"
-SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
-SHARE_PATH = "/html_News/NewsShare.html"
-# A share link as the site writes it, whose infoCode is a post id (archiver.post.POST_ID): taken
-# as it is, unparsed.
-PLAIN_SHARE_URL = re.compile(
-    rf"https?://(?:{'|'.join(re.escape(h) for h in SHARE_HOSTS)}){re.escape(SHARE_PATH)}\?infoCode=[A-Za-z0-9]{{1,120}}"
-)
 TAG_SUFFIX = "新闻"
 
 TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2})?")
@@ -265,18 +257,6 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
         return " ".join(segments) or None
 
     # --- share pages ------------------------------------------------------------------------
-    @staticmethod
-    def share_url(link: str | None) -> str | None:
-        if not link:
-            return None
-        if PLAIN_SHARE_URL.fullmatch(link):
-            return link
-        parts = urlsplit(link)
-        if parts.hostname not in SHARE_HOSTS or parts.path != SHARE_PATH:
-            return None
-        codes = parse_qs(parts.query).get("infoCode")
-        return link if codes and codes[0] else None
-
     def parse_share(self, response: Response, article: Article, body_html: str | None = None) -> Iterator[Article]:
         """A share page: the exact body of the post whose page linked it.
 
@@ -355,39 +335,6 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
         return article
 
     # --- backfill from share links alone ----------------------------------------------------
-    def read_share_urls(self, path: Path) -> list[str]:
-        """Share links or bare infoCodes, one a line (blank lines and ``#`` comments skipped)."""
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"share_urls: cannot read {path}: {exc}") from None
-        urls: list[str] = []
-        for number, raw in enumerate(lines, 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if POST_ID.match(line):
-                url: str | None = f"http://{SHARE_HOSTS[0]}{SHARE_PATH}?infoCode={line}"
-            else:
-                url = self.share_url(line)
-                code = (parse_qs(urlsplit(url).query).get("infoCode") or [""])[0] if url else ""
-                if not POST_ID.match(code):
-                    url = None
-            if url is None:
-                raise UsageError(f"share_urls: {path}:{number} is neither a share link nor an infoCode: {line[:80]!r}")
-            urls.append(url)
-        return urls
-
-    def post_url_of(self, article: Article) -> str | None:
-        """Where the post page of a share-page article is (Jekyll's permalink), if the article says."""
-        if not (article.category and article.post_id and isinstance(article.date, str)):
-            return None
-        try:
-            day = dates.parse_time(article.date).date()
-        except dates.DateError:
-            return None
-        return urlunsplit((*self.site, f"/{article.category}/{day:%Y/%m/%d}/{article.post_id}.html", "", ""))
-
     def parse_share_only(self, response: Response) -> Iterator[Article | scrapy.Request]:
         """A share page named on the command line: look for its post page, else archive the share page alone."""
         if not isinstance(response, TextResponse):

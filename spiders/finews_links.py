@@ -1,18 +1,33 @@
 """How the finews spider reads the site's links: which lead to posts, which to listings, and what a URL tells.
 
 Listings link posts by Jekyll's default permalink (``/<slug>/YYYY/MM/DD/<id>.html``) and
-categories as ``/category/<slug>.html`` or ``/<slug>/``; footers link protocol-relative. A mixin of
-``spiders.finews.FinewsSpider``, which sets ``site`` (the start URL's scheme and host) and
-``site_hosts``.
+categories as ``/category/<slug>.html`` or ``/<slug>/``; footers link protocol-relative; posts
+link their share page (``/html_News/NewsShare.html?infoCode=<id>`` on the share hosts), and a
+backfill reads a file of share links. A mixin of ``spiders.finews.FinewsSpider``, which sets
+``site`` (the start URL's scheme and host) and ``site_hosts``.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 
 from archiver.crawl.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID
+from archiver.exceptions import UsageError
+from archiver.format import dates
+from archiver.format.post import POST_ID
+from archiver.items import Article
+
+SITE_HOST = "finews.withounder.com"
+SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
+SHARE_PATH = "/html_News/NewsShare.html"
+# A share link as the site writes it, whose infoCode is a post id (archiver.post.POST_ID): taken
+# as it is, unparsed.
+PLAIN_SHARE_URL = re.compile(
+    rf"https?://(?:{'|'.join(re.escape(h) for h in SHARE_HOSTS)}){re.escape(SHARE_PATH)}\?infoCode=[A-Za-z0-9]{{1,120}}"
+)
 
 # A link by absolute path alone, or by a lower-case host and path, made of unreserved characters.
 PLAIN_HREF = re.compile(r"(?:(?:https?:)?//(?P<host>[a-z0-9.-]+))?(?P<path>/(?!/)[A-Za-z0-9._~/-]*)")
@@ -106,3 +121,48 @@ class SiteLinks:
         if match is not None:
             meta[META_CATEGORY] = match.group("file") or match.group("dir")
         return meta
+
+    @staticmethod
+    def share_url(link: str | None) -> str | None:
+        if not link:
+            return None
+        if PLAIN_SHARE_URL.fullmatch(link):
+            return link
+        parts = urlsplit(link)
+        if parts.hostname not in SHARE_HOSTS or parts.path != SHARE_PATH:
+            return None
+        codes = parse_qs(parts.query).get("infoCode")
+        return link if codes and codes[0] else None
+
+    def read_share_urls(self, path: Path) -> list[str]:
+        """Share links or bare infoCodes, one a line (blank lines and ``#`` comments skipped)."""
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"share_urls: cannot read {path}: {exc}") from None
+        urls: list[str] = []
+        for number, raw in enumerate(lines, 1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if POST_ID.match(line):
+                url: str | None = f"http://{SHARE_HOSTS[0]}{SHARE_PATH}?infoCode={line}"
+            else:
+                url = self.share_url(line)
+                code = (parse_qs(urlsplit(url).query).get("infoCode") or [""])[0] if url else ""
+                if not POST_ID.match(code):
+                    url = None
+            if url is None:
+                raise UsageError(f"share_urls: {path}:{number} is neither a share link nor an infoCode: {line[:80]!r}")
+            urls.append(url)
+        return urls
+
+    def post_url_of(self, article: Article) -> str | None:
+        """Where the post page of a share-page article is (Jekyll's permalink), if the article says."""
+        if not (article.category and article.post_id and isinstance(article.date, str)):
+            return None
+        try:
+            day = dates.parse_time(article.date).date()
+        except dates.DateError:
+            return None
+        return urlunsplit((*self.site, f"/{article.category}/{day:%Y/%m/%d}/{article.post_id}.html", "", ""))
