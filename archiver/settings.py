@@ -132,6 +132,7 @@ EXTENSIONS = {
     "archiver.crawl.incremental.IncrementalState": -940,
     # With ARCHIVER_WAYBACK_URL: the endpoint, its captures and its pauses.
     "archiver.capture.wayback.WaybackState": -930,
+    "archiver.crawl.sitehealth.SiteHealth": -925,
     "archiver.extensions.jobdir.JobDirGuard": -900,
     "archiver.extensions.runreport.RunReport": 600,
     "archiver.extensions.progress.Progress": 610,
@@ -170,6 +171,10 @@ SPIDER_MIDDLEWARES = {
     # With ARCHIVER_WAYBACK_URL: the start is the endpoint's CDX listing (closest to the spider).
     "archiver.capture.discovery.WaybackDiscovery": 990,
 }
+
+# `scrapy check finews`: @follow reaches post and share pages from a listing, @unchanged fails on a
+# site change (archiver/crawl/contracts.py).
+SPIDER_CONTRACTS = {"archiver.crawl.contracts.FollowContract": 10, "archiver.crawl.contracts.UnchangedContract": 20}
 
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
-from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -29,33 +29,30 @@ from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url, safe_url_string
 
 from archiver.crawl.failures import FailureLog, is_transient
-from archiver.crawl.incremental import META_CATEGORY, META_LISTING, META_POST_DAY, META_POST_ID, wanted
+from archiver.crawl.incremental import META_LISTING, META_POST_ID, wanted
+from archiver.crawl.sitehealth import Expectation, SiteHealth
 from archiver.crawl.state import shared
 from archiver.exceptions import ArchiveUnwritable, UsageError
-from archiver.format import dates, htmlsource
+from archiver.format import htmlsource
 from archiver.format.post import POST_ID
 from archiver.format.sanitize import text_to_html
 from archiver.format.slug import slugify
 from archiver.format.unrender import is_article_html, source_body, source_form, split_tail
 from archiver.items import Article
-
-SITE_HOST = "finews.withounder.com"
-SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
-SHARE_PATH = "/html_News/NewsShare.html"
-# A share link as the site writes it, whose infoCode is a post id (archiver.format.post.POST_ID): taken
-# as it is, unparsed.
-PLAIN_SHARE_URL = re.compile(
-    rf"https?://(?:{'|'.join(re.escape(h) for h in SHARE_HOSTS)}){re.escape(SHARE_PATH)}\?infoCode=[A-Za-z0-9]{{1,120}}"
+from spiders import finews_site
+from spiders.finews_links import (
+    CATEGORY_PATH,
+    PLAIN_HREF_ATTR,
+    PLAIN_SHARE_URL,
+    POST_PATH,
+    SHARE_HOSTS,
+    SHARE_PATH,
+    SITE_HOST,
+    SiteLinks,
 )
+
 TAG_SUFFIX = "新闻"
 
-# A link by absolute path alone, or by a lower-case host and path, made of unreserved characters.
-PLAIN_HREF = re.compile(r"(?:(?:https?:)?//(?P<host>[a-z0-9.-]+))?(?P<path>/(?!/)[A-Za-z0-9._~/-]*)")
-PLAIN_HREF_ATTR = re.compile(r'\s+href="([^"&]*)"\s*')
-POST_PATH = re.compile(r"^/(?:[^/]+/)*\d{4}/\d{2}/\d{2}/[^/]+\.html$")
-CATEGORY_PATH = re.compile(r"^/(?:category/(?P<file>[^/]+)\.html|(?P<dir>[^/]+)/)$")
-# What a post URL tells: categories, the day (Beijing: the site's Jekyll runs in Asia/Shanghai), the id.
-POST_PARTS = re.compile(r"^/(?P<cats>(?:[^/]+/)*)(?P<day>\d{4}/\d{2}/\d{2})/(?P<id>[^/]+)\.html$")
 TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}[ T]\d{1,2}:\d{2}(?::\d{2})?")
 # Footer links name their category as `/category/<slug>.html`, `/<slug>/` or, on early posts, `../<slug>/`.
 FOOTER_CATEGORY = re.compile(r"\]\((?:[^)]*/)?(?:category/(?P<file>[^/)]+)\.html|(?P<dir>[^/.)][^/)]*)/)\)")
@@ -65,14 +62,7 @@ def _class_is(value: str) -> Any:
     return lambda tag: value in tag.attrs_text and tag.has_class(value)
 
 
-class Link(NamedTuple):
-    kind: str  # "post" or "listing"
-    url: str
-    path: str
-    meta: dict[str, Any]  # request meta the link itself calls for
-
-
-class FinewsSpider(scrapy.Spider):
+class FinewsSpider(SiteLinks, scrapy.Spider):
     name = "finews"
     default_start_url = f"https://{SITE_HOST}/"
 
@@ -118,82 +108,36 @@ class FinewsSpider(scrapy.Spider):
             return scrapy.Request(site_url, callback=self.parse_listing, meta=self.listing_meta(path))
         return None
 
-    # --- links ------------------------------------------------------------------------------
-    def _site_url(self, url: str) -> str | None:
-        parts = urlsplit(url)
-        if parts.hostname not in self.site_hosts or parts.scheme not in ("http", "https", ""):
-            return None
-        return urlunsplit((*self.site, parts.path or "/", parts.query, ""))
-
-    def _plain_site_path(self, base: str, href: str) -> str | None:
-        """The path of ``href`` when it names a site page by a plain absolute path, else None.
-
-        Nearly every link of a listing is such a path (``/x/y.html``, ``//host/x/y.html``);
-        reading it off directly gives what urljoin and _site_url give, at a fraction of the
-        cost, which is most of a re-run's work on a listing of thousands of posts.
-        """
-        match = PLAIN_HREF.fullmatch(href)
-        if match is None or "/." in match["path"]:  # dot segments are urljoin's to resolve
-            return None
-        if match["host"] is not None:
-            return match["path"] if match["host"] in self.site_hosts else None
-        if base != self._base:
-            self._base, self._base_is_site = base, self._site_url(base) is not None
-        return match["path"] if self._base_is_site else None
-
-    def _classify(self, base: str, href: str) -> Link | None:
-        """What a link to a page of the site leads to, else None."""
-        href = href.strip()
-        path = self._plain_site_path(base, href)
-        plain = path is not None
-        if path is not None:
-            url = f"{self.site[0]}://{self.site[1]}{path}"
-        else:
-            site_url = self._site_url(urljoin(base, href))
-            if site_url is None:
-                return None
-            url, path = site_url, urlsplit(site_url).path
-        # A URL built of the start URL's site and a plain path is final as it is: Scrapy's own
-        # making it safe (w3lib's safe_url_string) would return it unchanged, at 10 µs a link.
-        meta = {"verbatim_url": True} if plain and self._site_is_verbatim else {}
-        if POST_PATH.match(path):
-            return Link("post", url, path, meta)
-        if path == "/" or CATEGORY_PATH.match(path):
-            return Link("listing", url, path, meta)
-        return None
-
-    @classmethod
-    def post_meta(cls, url: str) -> dict[str, Any]:
-        """What a post URL tells the archiver (``archiver.crawl.incremental``): post id, day and category."""
-        return cls.post_path_meta(urlsplit(url).path)
-
-    @staticmethod
-    def post_path_meta(path: str) -> dict[str, Any]:
-        match = POST_PARTS.match(path)
-        if match is None:
-            return {}
-        meta: dict[str, Any] = {META_POST_ID: match.group("id"), META_POST_DAY: match.group("day").replace("/", "-")}
-        if category := " ".join(match.group("cats").strip("/").split("/")):
-            meta[META_CATEGORY] = category
-        return meta
-
-    @staticmethod
-    def listing_meta(path: str) -> dict[str, Any]:
-        """What a listing's path tells the archiver: that it is a listing, and its category."""
-        match = CATEGORY_PATH.match(path)
-        meta: dict[str, Any] = {META_LISTING: True}
-        if match is not None:
-            meta[META_CATEGORY] = match.group("file") or match.group("dir")
-        return meta
+    def site_checked(self, page_class: str, response: Response, findings: list[Expectation]) -> bool:
+        """Report a page's findings (``spiders.finews_site``) to the crawl's ``SiteHealth``; True when none."""
+        crawler = getattr(self, "crawler", None)  # None: parsing outside a crawl
+        if crawler is None:
+            return not findings
+        return shared(crawler, SiteHealth).check(page_class, response, response.url, findings)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
-        """Home and category pages: follow every post and category link."""
+        """Home and category pages: follow every post and category link.
+
+        Nothing is followed from a page that is not what the site makes (``spiders.finews_site``).
+
+        @url http://finews.withounder.com/
+        @returns requests 1
+        @unchanged
+        """
+        home = CATEGORY_PATH.match(urlsplit(response.url).path) is None
         if not isinstance(response, TextResponse):
+            self.site_checked(
+                "home" if home else "category",
+                response,
+                finews_site.check_listing(None, None, home=home, posts=0, unknown=0),
+            )
             return
         text = response.text
         crawler = getattr(self, "crawler", None)  # None: parsing outside a crawl
         section = htmlsource.find(text, "section")
         start, stop = (section.start, section.stop) if section else (0, len(text))
+        requests: list[scrapy.Request] = []
+        posts = unknown = 0
         for tag in htmlsource.iter_tags(text, start, stop, "a"):
             if tag.end:
                 continue
@@ -203,21 +147,51 @@ class FinewsSpider(scrapy.Spider):
             href = plain.group(1) if plain else tag.attrs().get("href")
             target = self._classify(response.url, href) if href else None
             if target is None:
+                # A page of the site by a URL form this spider does not know: the site changed.
+                site_url = self._site_url(urljoin(response.url, href.strip())) if href else None
+                if site_url is not None and finews_site.is_page_path(urlsplit(site_url).path):
+                    unknown += 1
                 continue
             if target.kind == "post":
+                posts += 1
                 meta = self.post_path_meta(target.path)
                 if not wanted(crawler, meta):  # archived, and settled: not followed again
                     continue
-                yield scrapy.Request(target.url, callback=self.parse_post, meta={**meta, **target.meta})
+                requests.append(scrapy.Request(target.url, callback=self.parse_post, meta={**meta, **target.meta}))
             else:
                 meta = self.listing_meta(target.path)
-                yield scrapy.Request(target.url, callback=self.parse_listing, meta={**meta, **target.meta})
+                requests.append(scrapy.Request(target.url, callback=self.parse_listing, meta={**meta, **target.meta}))
+        findings = finews_site.check_listing(text, section, home=home, posts=posts, unknown=unknown)
+        if self.site_checked("home" if home else "category", response, findings):
+            yield from requests
 
     # --- post pages -------------------------------------------------------------------------
     def parse_post(self, response: Response) -> Iterator[Article | scrapy.Request]:
+        """A post page: its article, completed from its share page when it links one.
+
+        Nothing is archived from a page that is not what the site makes (``spiders.finews_site``).
+
+        @url http://finews.withounder.com/category/liuzhouwanbao.html
+        @follow parse_listing
+        @returns requests 1 2
+        @unchanged
+        """
         if not isinstance(response, TextResponse):
+            self.site_checked(
+                "post", response, finews_site.check_post(None, post_id=None, title=None, time=None, body="", tags=[])
+            )
             return
         article, body_html = self.post_page(response.text, response.url)
+        findings = finews_site.check_post(
+            response.text,
+            post_id=article.post_id,
+            title=article.title,
+            time=article.date,
+            body=body_html or article.link or article.footer or "",
+            tags=article.tags,
+        )
+        if not self.site_checked("post", response, findings):
+            return
         if article.footer:
             for match in re.finditer(r"\]\(([^)\s]+)\)", article.footer):
                 target = self._classify(response.url, match.group(1))
@@ -315,26 +289,29 @@ class FinewsSpider(scrapy.Spider):
         return " ".join(segments) or None
 
     # --- share pages ------------------------------------------------------------------------
-    @staticmethod
-    def share_url(link: str | None) -> str | None:
-        if not link:
-            return None
-        if PLAIN_SHARE_URL.fullmatch(link):
-            return link
-        parts = urlsplit(link)
-        if parts.hostname not in SHARE_HOSTS or parts.path != SHARE_PATH:
-            return None
-        codes = parse_qs(parts.query).get("infoCode")
-        return link if codes and codes[0] else None
-
     def parse_share(self, response: Response, article: Article, body_html: str | None = None) -> Iterator[Article]:
-        # A share page gone (404, 410) or without its article: the post page body, which the
+        """A share page: the exact body of the post whose page linked it.
+
+        A share page (200) without its article is a site change: the post is not archived from
+        its post page as if nothing happened, it waits until the spider knows the site again.
+
+        @url http://finews.withounder.com/category/liuzhouwanbao.html
+        @follow parse_listing parse_post
+        @returns items 1 1
+        @scrapes post_id title date body share_url
+        @unchanged
+        """
+        # A share page gone (404, 410): the post page body, which the
         # exporter writes only when it renders differently from the archived file (never degrade).
         exact = (
             response.status == 200
             and isinstance(response, TextResponse)
             and self.apply_share_page(article, response.text)
         )
+        if response.status == 200:
+            text = response.text if isinstance(response, TextResponse) else None
+            if not self.site_checked("share", response, finews_site.check_share(text, exact)):
+                return
         if not exact and body_html is not None:
             self.body_from_page(article, body_html)
         yield article
@@ -394,46 +371,14 @@ class FinewsSpider(scrapy.Spider):
         return article
 
     # --- backfill from share links alone ----------------------------------------------------
-    def read_share_urls(self, path: Path) -> list[str]:
-        """Share links or bare infoCodes, one a line (blank lines and ``#`` comments skipped)."""
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"share_urls: cannot read {path}: {exc}") from None
-        urls: list[str] = []
-        for number, raw in enumerate(lines, 1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if POST_ID.match(line):
-                url: str | None = f"http://{SHARE_HOSTS[0]}{SHARE_PATH}?infoCode={line}"
-            else:
-                url = self.share_url(line)
-                code = (parse_qs(urlsplit(url).query).get("infoCode") or [""])[0] if url else ""
-                if not POST_ID.match(code):
-                    url = None
-            if url is None:
-                raise UsageError(f"share_urls: {path}:{number} is neither a share link nor an infoCode: {line[:80]!r}")
-            urls.append(url)
-        return urls
-
-    def post_url_of(self, article: Article) -> str | None:
-        """Where the post page of a share-page article is (Jekyll's permalink), if the article says."""
-        if not (article.category and article.post_id and isinstance(article.date, str)):
-            return None
-        try:
-            day = dates.parse_time(article.date).date()
-        except dates.DateError:
-            return None
-        return urlunsplit((*self.site, f"/{article.category}/{day:%Y/%m/%d}/{article.post_id}.html", "", ""))
-
     def parse_share_only(self, response: Response) -> Iterator[Article | scrapy.Request]:
         """A share page named on the command line: look for its post page, else archive the share page alone."""
         if not isinstance(response, TextResponse):
             return
         article = self.article_from_share_page(response.text, response.url)
+        if not self.site_checked("share", response, finews_site.check_share(response.text, article is not None)):
+            return
         if article is None:
-            self.logger.warning("share page holds no article: %s", response.url)
             return
         post_url = self.post_url_of(article)
         if post_url is None:

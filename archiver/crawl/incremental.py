@@ -32,11 +32,14 @@ from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
 
 from archiver import config
+from archiver.crawl import unwritable
 from archiver.crawl.archive import ArchiveAtStart
+from archiver.crawl.sitehealth import META_SITE_CHANGED
 from archiver.crawl.state import shared
 from archiver.crawl.window import Window, beijing_today, parse_day
+from archiver.exceptions import ArchiveUnwritable
 from archiver.store.index import ArchiveIndex
-from archiver.store.pagestore import LISTING, PageStore
+from archiver.store.pagestore import LISTING, PageStore, StoredPage
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ META_POST_ID = "archiver_post_id"
 META_POST_DAY = "archiver_post_day"
 META_CATEGORY = "archiver_category"
 META_LISTING = "archiver_listing"
+# A fetched page waiting for the spider's verdict before it is stored (keep_when_read/commit).
+META_PENDING_PAGE = "archiver_store_pending"
 
 
 def page_store(settings: BaseSettings) -> PageStore:
@@ -119,6 +124,29 @@ class IncrementalState:
             self._skipped.add(post_id)
             self.stats.inc_value("archiver/posts/skipped_known")
         return f"post {post_id} is archived and older than the recheck window"
+
+    def keep_when_read(self, meta: Any, bucket: str, page: StoredPage) -> None:
+        """Store ``page`` once the spider has read its response without finding the site changed.
+
+        The downloader middleware holds a fetched page here instead of saving it at once; the
+        spider middleware calls ``commit()`` when the callback is done. So a page the spider found
+        changed (``archiver.crawl.sitehealth``: an anti-bot wall, a theme change) never replaces
+        the good copy a listing's next conditional request and its 304 answer rely on.
+        """
+        meta[META_PENDING_PAGE] = (bucket, page)
+
+    def commit(self, meta: Any) -> None:
+        """Save the page held for this response, unless the spider found it changed."""
+        pending = meta.pop(META_PENDING_PAGE, None)
+        if pending is None:
+            return
+        if meta.get(META_SITE_CHANGED):
+            self.stats.inc_value("archiver/store/not_saved/site_changed")
+            return
+        try:
+            self.store.save(*pending)
+        except ArchiveUnwritable as exc:  # the run stops at once (archiver.crawl.unwritable)
+            unwritable.stop(self.crawler, exc)
 
     def bucket(self, meta: Any) -> str | None:
         """Where the page of a request is kept for revalidation, or None when it is not worth keeping."""

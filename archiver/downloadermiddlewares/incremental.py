@@ -6,7 +6,8 @@ the stored 200. For each request it applies the crawl's skip rule
 (``archiver.crawl.incremental.IncrementalState``), then revalidates what has a stored copy with
 ``If-None-Match`` / ``If-Modified-Since``; a 304 answer is replaced by the stored page, so the
 spider parses it as before (and follows its links) and the exporter finds the post unchanged
-and writes nothing.
+and writes nothing. A fetched page is stored only after the spider read it without finding the
+site changed (``IncrementalState.keep_when_read``, committed by the spider middleware).
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ from scrapy.http import Request, Response
 from scrapy.http.headers import Headers
 from scrapy.responsetypes import responsetypes
 
-from archiver.crawl import unwritable
 from archiver.crawl.incremental import IncrementalState
 from archiver.crawl.state import shared
-from archiver.exceptions import ArchiveUnwritable
 from archiver.store.pagestore import LISTING, StoredPage
 
 _META_BUCKET = "archiver_store_bucket"
@@ -75,10 +74,9 @@ class IncrementalMiddleware:
         if response.status == 200 and "dataloss" not in response.flags:
             page = _page_of(request, response, listing=bucket == LISTING)
             if page.conditional_headers():
-                try:
-                    self.state.store.save(bucket, page)
-                except ArchiveUnwritable as exc:  # the run stops at once (archiver.crawl.unwritable)
-                    unwritable.stop(self.crawler, exc)
+                # Saved once the spider has read it and found the site as it expects (a changed
+                # page never replaces a good stored copy): IncrementalSpiderMiddleware commits it.
+                self.state.keep_when_read(request.meta, bucket, page)
         elif response.status in (404, 410) and bucket == LISTING:
             # A listing that is gone is no longer re-requested by later crawls.
             self.state.store.delete(bucket, request.url)

@@ -2,7 +2,9 @@
 
 The line is built from the crawl's stats (``archiver.store.runlog.summarize``) and the errors
 this extension collects: spider and pipeline errors and dropped items from Scrapy's own
-signals, pages that failed for good from ``archiver.signals.page_failed``.
+signals, pages that failed for good from ``archiver.signals.page_failed``. A run that found the
+site changed (``archiver.crawl.sitehealth``) has ``"status": "site_changed"`` and one entry per
+kind of finding in ``"site_changed"``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from scrapy.crawler import Crawler
 from archiver import config
 from archiver import signals as archiver_signals
 from archiver.crawl import unwritable
-from archiver.store.runlog import MAX_ERRORS, RUNS_FILE, append_line, now_iso, status_of, summarize
+from archiver.store.runlog import (
+    MAX_ERRORS,
+    RUNS_FILE,
+    append_line,
+    now_iso,
+    site_change_sentence,
+    site_changes,
+    status_of,
+    summarize,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +104,9 @@ class RunReport:
             "until": settings.get("ARCHIVER_UNTIL") or None,
             "categories": settings.getlist("ARCHIVER_CATEGORIES") or None,
         }
+        if found := site_changes(stats):
+            record["site_changed"] = found
+            logger.error("%s", site_change_sentence(stats))
         if any(window.values()):
             record["window"] = window
         if settings.get("ARCHIVER_WAYBACK_URL"):  # where the run read from: a web archive, not the live site

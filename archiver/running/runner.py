@@ -25,6 +25,7 @@ class ExitCode(enum.IntEnum):
     ERROR = 1
     PAGES_FAILED = 2  # the run finished, but some pages failed permanently (listed in the run report)
     LOCKED = 3  # another run holds the lock
+    SITE_CHANGED = 4  # pages of the site are not what the spider expects (archiver.crawl.sitehealth)
     USAGE = 64  # EX_USAGE
 
 
@@ -97,6 +98,9 @@ def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, An
     # archiver/archive_unwritable (archiver.crawl.unwritable.STAT): also set by a write failing at close.
     if stats.get("finish_reason") not in ("finished", None) or stats.get("archiver/archive_unwritable"):
         return ExitCode.ERROR, stats
+    # ERROR > SITE_CHANGED > PAGES_FAILED > OK: a changed site outlasts any retry.
+    if runlog.site_changes(stats):
+        return ExitCode.SITE_CHANGED, stats
     if stats.get("archiver/pages/failed", 0):
         return ExitCode.PAGES_FAILED, stats
     return ExitCode.OK, stats
@@ -107,7 +111,8 @@ def summary(stats: dict[str, Any]) -> str:
         return int(stats.get(key, 0) or 0)
 
     elapsed = float(stats.get("elapsed_time_seconds", 0) or 0)
-    return (
+    changed = runlog.site_change_sentence(stats)
+    return (f"{changed}\n" if changed else "") + (
         f"posts: {n('archiver/posts/new')} new, {n('archiver/posts/updated')} updated, "
         f"{n('archiver/posts/unchanged')} unchanged, {n('archiver/posts/skipped_known')} known (not fetched), "
         f"{n('archiver/items/dropped')} dropped; "

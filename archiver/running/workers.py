@@ -29,10 +29,12 @@ from archiver.distributed.addon import redact
 from archiver.exceptions import UsageError
 from archiver.running.localredis import LocalRedis, die_with_parent
 from archiver.running.runner import ExitCode, run_crawl
+from archiver.store.runlog import SITE_CHANGED_KINDS, site_changes
 
 # Stats that are levels, not counts: the merged value is the largest, not the sum.
 _GAUGES = {"archiver/index/posts", "archiver/index/seconds", "memusage/startup", "log_count/max"}
-_SEVERITY = [0, 2, 3, 64, 1]  # OK < PAGES_FAILED < LOCKED < USAGE < ERROR (archiver.running.runner.ExitCode)
+# OK < PAGES_FAILED < SITE_CHANGED < LOCKED < USAGE < ERROR (archiver.running.runner.ExitCode)
+_SEVERITY = [0, 2, 4, 3, 64, 1]
 
 
 def merge_stats(per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -54,6 +56,8 @@ def merge_stats(per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 merged[key] = max(merged[key], value)
             else:
                 merged[key] = merged[key] + value
+    if SITE_CHANGED_KINDS in merged:  # distinct kinds over all workers, not a sum
+        merged[SITE_CHANGED_KINDS] = len(site_changes(merged))
     return merged
 
 

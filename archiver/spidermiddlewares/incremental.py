@@ -1,5 +1,8 @@
 """``IncrementalSpiderMiddleware``: known posts dropped before they are scheduled; remembered listings asked again.
 
+It also stores a fetched page once its callback is done (``IncrementalState.commit``), unless the
+spider found the page changed.
+
 Dropping here saves a request's trip through the scheduler and the downloader middlewares
 (a millisecond each: seconds for a site of thousands of known posts); the downloader middleware
 applies the same rule (``archiver.crawl.incremental``) to requests that come from elsewhere.
@@ -41,12 +44,17 @@ class IncrementalSpiderMiddleware:
         return not isinstance(result, Request) or self.state.skip(result.meta) is None
 
     def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterator[Any]:
-        return (item for item in result if self._keep(item))
+        for item in result:
+            if self._keep(item):
+                yield item
+        # The callback is done and raised nothing: its page is stored unless it found the site changed.
+        self.state.commit(response.meta)
 
     async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for item in result:
             if self._keep(item):
                 yield item
+        self.state.commit(response.meta)
 
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
         walks_listings = False

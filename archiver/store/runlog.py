@@ -25,6 +25,12 @@ from typing import Any
 RUNS_FILE = "runs.jsonl"
 MAX_ERRORS = 100  # per run; the count of all of them is kept too
 DROPPED_PREFIX = "archiver/items/dropped/"
+# Site changes (archiver.crawl.sitehealth writes them): pages checked and found changed, per page class.
+SITE_CHECKED_PREFIX = "archiver/site/checked/"
+SITE_CHANGED_PREFIX = "archiver/site/changed/"
+SITE_CHANGED_KINDS = "archiver/site/changed"
+SITE_EXAMPLE_PREFIX = "archiver/site/example/"
+SITE_DESCRIPTION_PREFIX = "archiver/site/description/"
 
 
 def now_iso() -> str:
@@ -71,12 +77,56 @@ def record_locked(state: Path, error: Exception) -> None:
 
 
 def status_of(stats: dict[str, Any]) -> str:
-    """``ok``, ``pages_failed`` or ``error``: the meaning of exit codes 0, 2 and 1."""
+    """``ok``, ``pages_failed``, ``site_changed`` or ``error``: the meaning of exit codes 0, 2, 4 and 1."""
     if stats.get("finish_reason") not in ("finished", None):
         return "error"
+    if site_changes(stats):
+        return "site_changed"
     if stats.get("archiver/pages/failed", 0):
         return "pages_failed"
     return "ok"
+
+
+def site_changes(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """A run's site-change findings, from its stats: one per (page class, finding), most pages first.
+
+    Each: ``page_class``, ``finding``, ``description`` (one sentence), ``pages`` (with the finding),
+    ``of`` (pages of the class checked), ``example`` (the first page's URL).
+    """
+    found = []
+    for key, value in stats.items():
+        if not key.startswith(SITE_CHANGED_PREFIX) or not value:
+            continue
+        kind = key.removeprefix(SITE_CHANGED_PREFIX)
+        page_class, _, finding = kind.partition("/")
+        found.append(
+            {
+                "page_class": page_class,
+                "finding": finding,
+                "description": str(stats.get(SITE_DESCRIPTION_PREFIX + kind) or f"{page_class} pages: {finding}"),
+                "pages": int(value),
+                "of": max(int(stats.get(SITE_CHECKED_PREFIX + page_class, 0) or 0), int(value)),
+                "example": str(stats.get(SITE_EXAMPLE_PREFIX + kind) or ""),
+            }
+        )
+    return sorted(found, key=lambda f: (-f["pages"], f["page_class"], f["finding"]))
+
+
+def site_change_sentence(stats: dict[str, Any]) -> str | None:
+    """What a run found changed, in one sentence for a person reading cron's mail; None when nothing."""
+    found = site_changes(stats)
+    if not found:
+        return None
+    parts = []
+    for f in found:
+        phrase = f["description"].removeprefix(f"{f['page_class']} pages ")
+        example = f" (e.g. {f['example']})" if f["example"] else ""
+        parts.append(f"{f['pages']} of {f['of']} {f['page_class']} pages {phrase}{example}")
+    return (
+        "the site changed: "
+        + "; ".join(parts)
+        + "; nothing was archived from them and no archived file was changed — the spider needs updating"
+    )
 
 
 def summarize(stats: dict[str, Any]) -> dict[str, Any]:

@@ -219,7 +219,9 @@ def routed_site() -> Iterator[RouteServer]:
     site = "http://finews.withounder.com"
     listing = CASES.PAGE.format(
         head_title="x",
-        section="\n".join(f'<a href="{CASES.post_path(case)}">{name}</a>' for name, case in posts.items()),
+        # A category page as the site makes it: its heading, then its post links.
+        section="<h2>柳州晚报新闻</h2>\n"
+        + "\n".join(f'<a href="{CASES.post_path(case)}">{name}</a>' for name, case in posts.items()),
     ).encode()
     gbk_share = CASES.SHARE_PAGE.format(
         charset="utf-8", title="朱镕基 𠮷 报头编码", time="2022-05-01 09:30:00", media="柳州晚报", body="<p>镕 正文</p>"

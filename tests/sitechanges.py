@@ -1,0 +1,191 @@
+"""Changed copies of a fixture site, the way real sites change: one function per kind of change.
+
+Each generator rewrites a copy of a site (one folder per host, as ``demo/site`` and the replica
+are laid out) in place; ``changed_copy(site, kind, dest)`` copies and applies one. ``CHANGES``
+names every kind with the findings (page class, finding) a crawl must report: on a fresh archive,
+and on a re-run over a good archive (which also revalidates the listings earlier runs stored).
+A new kind of change is one function and one entry.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+SITE_HOST = "finews.withounder.com"
+SHARE_HOSTS = ("finews.zning.xyz", "choicewzp1.eastmoney.com")
+POST_FILE = re.compile(r"/\d{4}/\d{2}/\d{2}/[^/]+\.html$")
+POST_LINK = re.compile(r'href="(/(?:[^/"]+/)*\d{4}/\d{2}/\d{2}/([^/"]+)\.html)"')
+
+WALL = """<!DOCTYPE html>
+<html lang="en-US"><head><title>Just a moment...</title>
+<meta http-equiv="refresh" content="35"></head>
+<body><div class="main-wrapper" role="main"><div class="main-content">
+<h1 class="zone-name-title h1">finews.withounder.com</h1>
+<h2 class="h2" id="challenge-running">Checking if the site connection is secure</h2>
+<noscript><div class="h2"><span id="challenge-error-text">Enable JavaScript and cookies to continue</span></div></noscript>
+</div></div></body></html>
+"""
+
+PARKING = """<!DOCTYPE html>
+<html><head><title>finews.withounder.com - This domain may be for sale</title></head>
+<body><div id="parking"><p>This domain is parked free of charge.</p>
+<a href="/buy">Buy this domain</a></div></body></html>
+"""
+
+
+def _pages(root: Path, host: str = SITE_HOST) -> Iterator[Path]:
+    yield from sorted(p for p in (root / host).rglob("*.html") if p.is_file())
+
+
+def post_pages(root: Path) -> list[Path]:
+    return [p for p in _pages(root) if POST_FILE.search(p.as_posix())]
+
+
+def listing_pages(root: Path) -> list[Path]:
+    return [p for p in _pages(root) if not POST_FILE.search(p.as_posix())]
+
+
+def share_pages(root: Path) -> list[Path]:
+    return [p for host in SHARE_HOSTS for p in _pages(root, host)]
+
+
+def _rewrite(paths: list[Path], change: Callable[[str], str]) -> None:
+    for path in paths:
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        path.write_text(change(text), encoding="utf-8", errors="surrogateescape")
+
+
+def _section(change: Callable[[str], str]) -> Callable[[str], str]:
+    """Apply ``change`` to the page's ``<section>`` only (the header has an <h1> of its own)."""
+
+    def apply(text: str) -> str:
+        start, stop = text.find("<section>"), text.rfind("</section>")
+        return text if start < 0 or stop < 0 else text[:start] + change(text[start:stop]) + text[stop:]
+
+    return apply
+
+
+# --- the kinds of change ----------------------------------------------------------------------
+def title_out_of_h1(root: Path) -> None:
+    """A theme change: the post title in ``<h2 class="post-title">`` instead of ``<h1>``."""
+    _rewrite(
+        post_pages(root),
+        _section(lambda s: re.sub(r"<h1>(.*?)</h1>", r'<h2 class="post-title">\1</h2>', s, flags=re.S)),
+    )
+
+
+def time_gone(root: Path) -> None:
+    """A theme change: the ``<small>`` with the post's time is no longer printed."""
+    _rewrite(post_pages(root), _section(lambda s: re.sub(r"<small>\(GMT\+8[^<]*</small>", "", s)))
+
+
+def tags_gone(root: Path) -> None:
+    """A theme change: the ``<small>tags: …</small>`` line is no longer printed."""
+    _rewrite(post_pages(root), _section(lambda s: re.sub(r"<small>tags:.*?</small>", "", s, flags=re.S)))
+
+
+def permalink_change(root: Path) -> None:
+    """Posts move to ``/posts/<id>/`` (Jekyll ``permalink: /posts/:title/``); listings link them so."""
+    site = root / SITE_HOST
+    for path in post_pages(root):
+        target = site / "posts" / path.stem / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    _rewrite(listing_pages(root), lambda s: POST_LINK.sub(r'href="/posts/\2/"', s))
+
+
+def pretty_permalink(root: Path) -> None:
+    """Jekyll's ``permalink: pretty``: posts at ``/<slug>/YYYY/MM/DD/<id>/``; listings link them so."""
+    for path in post_pages(root):
+        target = path.with_suffix("") / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.rename(target)
+    _rewrite(listing_pages(root), lambda s: POST_LINK.sub(lambda m: f'href="{m.group(1).removesuffix(".html")}/"', s))
+
+
+def anti_bot_wall(root: Path) -> None:
+    """Every page of every host answers 200 with an anti-bot interstitial ("Just a moment...")."""
+    for host in (SITE_HOST, *SHARE_HOSTS):
+        for path in _pages(root, host):
+            path.write_text(WALL, encoding="utf-8")
+
+
+def parking_home(root: Path) -> None:
+    """The home page alone is a domain-parking page."""
+    (root / SITE_HOST / "index.html").write_text(PARKING, encoding="utf-8")
+
+
+def home_without_post_links(root: Path) -> None:
+    """The home page keeps its layout and headings but lists no post (a broken listing loop)."""
+    _rewrite([root / SITE_HOST / "index.html"], _section(lambda s: re.sub(r"<li>.*?</li>", "", s, flags=re.S)))
+
+
+def category_heading_gone(root: Path) -> None:
+    """Category pages lose their ``<h2>`` heading (a category layout change)."""
+    paths = [p for p in listing_pages(root) if p.name != "index.html" or p.parent.name != SITE_HOST]
+    _rewrite(paths, _section(lambda s: re.sub(r"<h2[^>]*>.*?</h2>", "", s, flags=re.S)))
+
+
+def share_container_renamed(root: Path) -> None:
+    """Share pages hold the article in ``#ArticleBody`` instead of ``#ContentBody``."""
+    _rewrite(share_pages(root), lambda s: s.replace('id="ContentBody"', 'id="ArticleBody"'))
+
+
+@dataclass(frozen=True)
+class Change:
+    apply: Callable[[Path], None]
+    fresh: frozenset[tuple[str, str]]  # findings on a fresh archive
+    rerun: frozenset[tuple[str, str]]  # findings on a re-run over a good archive (stored listings revalidated)
+    every_page: frozenset[str] = frozenset()  # page classes whose every checked page has the finding
+
+
+def _set(*kinds: str) -> frozenset[tuple[str, str]]:
+    return frozenset(tuple(kind.split("/")) for kind in kinds)  # type: ignore[misc]
+
+
+CHANGES: dict[str, Change] = {
+    "title_out_of_h1": Change(title_out_of_h1, _set("post/no_title"), _set("post/no_title"), frozenset({"post"})),
+    "time_gone": Change(time_gone, _set("post/no_time"), _set("post/no_time"), frozenset({"post"})),
+    "tags_gone": Change(tags_gone, _set("post/no_tags"), _set("post/no_tags"), frozenset({"post"})),
+    # Fresh: the home page links only posts, so nothing else is reached; a re-run also asks the
+    # category pages it stored, which are linked by the new form too.
+    "permalink_change": Change(
+        permalink_change,
+        _set("home/no_post_links", "home/unknown_links"),
+        _set("home/no_post_links", "home/unknown_links", "category/unknown_links"),
+        frozenset({"home", "category"}),
+    ),
+    "pretty_permalink": Change(
+        pretty_permalink,
+        _set("home/no_post_links", "home/unknown_links"),
+        _set("home/no_post_links", "home/unknown_links", "category/unknown_links"),
+        frozenset({"home", "category"}),
+    ),
+    "anti_bot_wall": Change(
+        anti_bot_wall,
+        _set("home/not_site_page"),
+        _set("home/not_site_page", "category/not_site_page"),
+        frozenset({"home", "category"}),
+    ),
+    "parking_home": Change(parking_home, _set("home/not_site_page"), _set("home/not_site_page"), frozenset({"home"})),
+    "home_without_post_links": Change(
+        home_without_post_links, _set("home/no_post_links"), _set("home/no_post_links"), frozenset({"home"})
+    ),
+    "category_heading_gone": Change(
+        category_heading_gone, _set("category/no_heading"), _set("category/no_heading"), frozenset({"category"})
+    ),
+    "share_container_renamed": Change(
+        share_container_renamed, _set("share/no_article"), _set("share/no_article"), frozenset({"share"})
+    ),
+}
+
+
+def changed_copy(site: Path, kind: str, dest: Path) -> Path:
+    """A copy of ``site`` at ``dest`` with the change ``kind`` applied."""
+    shutil.copytree(site, dest)
+    CHANGES[kind].apply(dest)
+    return dest
