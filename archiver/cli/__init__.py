@@ -38,7 +38,9 @@ Start with:
 
 Exit codes: 0 done; 1 error (the reason is the last line on standard error);
 2 some pages failed for good (the next run retries them); 3 another run holds
-the lock; 64 a bad option or setting, or a missing optional piece (nothing was fetched).
+the lock; 4 the site changed (pages are not what the spider expects: nothing was
+archived from them and no archived file changed); 64 a bad option or setting, or
+a missing optional piece (nothing was fetched).
 """
 
 
