@@ -32,20 +32,23 @@ NOT_SITE_PAGE = (
 )
 UNKNOWN_LINKS = "link to pages of the site by a URL form the spider does not know (a permalink change?)"
 
-HOME_NOT_SITE = Expectation("home", "not_site_page", NOT_SITE_PAGE)
+HOME_NOT_SITE = Expectation("home", "not_site_page", NOT_SITE_PAGE, foreign=True)
 HOME_NO_POSTS = Expectation("home", "no_post_links", "link to no post")
 HOME_UNKNOWN_LINKS = Expectation("home", "unknown_links", UNKNOWN_LINKS)
-CATEGORY_NOT_SITE = Expectation("category", "not_site_page", NOT_SITE_PAGE)
+CATEGORY_NOT_SITE = Expectation("category", "not_site_page", NOT_SITE_PAGE, foreign=True)
 CATEGORY_NO_HEADING = Expectation("category", "no_heading", "have no <h2> heading with the category's title")
 CATEGORY_UNKNOWN_LINKS = Expectation("category", "unknown_links", UNKNOWN_LINKS)
-POST_NOT_SITE = Expectation("post", "not_site_page", NOT_SITE_PAGE)
+POST_NOT_SITE = Expectation("post", "not_site_page", NOT_SITE_PAGE, foreign=True)
 POST_NO_ID = Expectation("post", "no_id", "have no post id in their URL")
 POST_NO_TITLE = Expectation("post", "no_title", "have no title (no <h1> inside <section>)")
 POST_NO_TIME = Expectation("post", "no_time", "have no time (no <small> with YYYY-MM-DD HH:MM before the title)")
 POST_NO_BODY = Expectation("post", "no_body", "have no body between the title and the tags")
 POST_NO_TAGS = Expectation("post", "no_tags", "have no tags (no <small>tags: <em>…</em></small>)")
 SHARE_NOT_SHARE = Expectation(
-    "share", "not_share_page", "answer 200 without the share page's structure (no h1.title, no #ContentBody)"
+    "share",
+    "not_share_page",
+    "answer 200 without the share page's structure (no h1.title, no #ContentBody)",
+    foreign=True,
 )
 SHARE_NO_ARTICLE = Expectation("share", "no_article", "have no article (no #ContentBody)")
 

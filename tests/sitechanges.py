@@ -1,6 +1,6 @@
 """Changed copies of a fixture site, the way real sites change: one function per kind of change.
 
-Each generator rewrites a copy of a site (one folder per host, as ``demo/site`` and the replica
+Each generator rewrites a copy of a site (one folder per host, as ``spiders/demo/site`` and the replica
 are laid out) in place; ``changed_copy(site, kind, dest)`` copies and applies one. ``CHANGES``
 names every kind with the findings (page class, finding) a crawl must report: on a fresh archive,
 and on a re-run over a good archive (which also revalidates the listings earlier runs stored).

@@ -26,6 +26,7 @@ from archiver.capture import cdx
 from archiver.capture.wayback import META_CDX, WaybackState, endpoint_of
 from archiver.crawl.failures import FailureLog
 from archiver.crawl.incremental import META_POST_ID, IncrementalState
+from archiver.crawl.sitehealth import META_UNLINKED
 from archiver.crawl.state import shared
 from archiver.crawl.window import Window
 
@@ -82,6 +83,7 @@ class WaybackDiscovery:
             request = hook(self.state.captures[key].url)
             if not isinstance(request, Request) or not self._first(request):
                 continue
+            request.meta[META_UNLINKED] = True  # found in the CDX listing, not linked by a page
             if self.incremental.skip(request.meta) is not None or self._known(request):
                 continue
             made += 1

@@ -37,6 +37,12 @@ logger = logging.getLogger(__name__)
 
 # Set on a response's meta when the page was found changed: its copy is not stored.
 META_SITE_CHANGED = "archiver_site_changed"
+# Set by whoever makes a request for a URL that no page of the site linked (a web archive's CDX
+# listing): such a URL may name any leftover of the site's past (a soft 404 the archive captured, a
+# file the generator broke), so a page of it that is not a page of the site at all tells nothing
+# about the site's pages today and is dropped, not reported as a change.
+META_UNLINKED = "archiver_unlinked"
+STAT_UNLINKED_FOREIGN = "archiver/site/unlinked_foreign/"
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class Expectation:
     page_class: str
     finding: str
     phrase: str
+    # The page is not a page of the site at all (no layout of it): a wall, a parking or error page.
+    foreign: bool = False
 
     @property
     def description(self) -> str:
@@ -75,6 +83,12 @@ class SiteHealth:
         not saved in the page store; the spider must then not archive anything from it.
         """
         self.stats.inc_value(CHECKED_PREFIX + page_class)
+        findings = list(findings)
+        if findings and response is not None and response.meta.get(META_UNLINKED) and all(f.foreign for f in findings):
+            self.stats.inc_value(STAT_UNLINKED_FOREIGN + page_class)
+            logger.warning("%s, and no page of the site links it: dropped, not a site change: %s",
+                           findings[0].description, url)  # fmt: skip
+            return False
         found = False
         for expectation in findings:
             found = True

@@ -1,6 +1,6 @@
 """``archiver crawl --from-wayback``: the past from a real pywb, loaded with WARC files made without the archiver.
 
-The fixture site (``demo/site``) is captured through the loopback site server with warcio
+The fixture site (``spiders/demo/site``) is captured through the loopback site server with warcio
 (``tests.capture.waybackfixtures``), dated as each test needs, and served by pywb from its own
 venv. A crawl from those captures must write what a live crawl of the site writes, byte for byte;
 the latest capture of a page wins; a post whose share page was never captured is made from its

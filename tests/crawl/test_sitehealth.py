@@ -8,7 +8,7 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
 from archiver import signals as archiver_signals
-from archiver.crawl.sitehealth import META_SITE_CHANGED, Expectation, SiteHealth
+from archiver.crawl.sitehealth import META_SITE_CHANGED, META_UNLINKED, Expectation, SiteHealth
 from archiver.running.workers import merge_codes, merge_stats
 from archiver.store.runlog import site_change_sentence, site_changes, status_of
 
@@ -87,3 +87,22 @@ def test_workers_merge_the_findings_and_exit_codes() -> None:
     assert merged["archiver/site/changed/post/no_title"] == 3
     assert merge_codes([0, 4, 2]) == 4
     assert merge_codes([4, 1]) == 1
+
+
+def test_a_foreign_page_no_link_led_to_is_dropped_not_a_change() -> None:
+    """A web archive's CDX lists URLs no page links (soft 404s, files the generator broke)."""
+    site, sent = health()
+    foreign = Expectation("post", "not_site_page", "answer 200 without the site's layout", foreign=True)
+    unlinked = page("http://s/2021/12/08/x.html")
+    unlinked.meta[META_UNLINKED] = True
+    assert not site.check("post", unlinked, unlinked.url, [foreign])
+    stats = site.stats.get_stats()
+    assert stats["archiver/site/unlinked_foreign/post"] == 1
+    assert "archiver/site/changed" not in stats and sent == []
+    # The same page reached by a link, or an unlinked page of the site's layout without its title: changes.
+    linked = page("http://s/2021/12/08/y.html")
+    assert not site.check("post", linked, linked.url, [foreign])
+    titled = page("http://s/2021/12/08/z.html")
+    titled.meta[META_UNLINKED] = True
+    assert not site.check("post", titled, titled.url, [NO_TITLE])
+    assert site.stats.get_value("archiver/site/changed") == 2

@@ -25,7 +25,7 @@ from tests import sitechanges
 from tests.conftest import REPO_ROOT, shared_path
 from tests.crawlrun import SITE_URL, archiver_env, crawl
 
-DEMO = REPO_ROOT / "demo" / "site"
+DEMO = REPO_ROOT / "spiders" / "demo" / "site"
 RECHECK_ALL = ("--recheck-days", "100000")  # every archived post is revalidated by a re-run
 ARCHIVE_FOLDERS = ("_posts", "old_post", "category")
 

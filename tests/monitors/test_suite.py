@@ -31,7 +31,7 @@ from tests.crawlrun import REPO, archiver_env, crawl
 
 pytest.importorskip("spidermon", reason="needs the monitor extra: pip install -e '.[monitor]'")
 
-DEMO = REPO / "demo" / "site"
+DEMO = REPO / "spiders" / "demo" / "site"
 FAST = ("-s", "ARCHIVER_RETRY_BACKOFF=0.02", "-s", "ARCHIVER_RETRY_BACKOFF_MAX=0.1")
 # Telegram and Discord in fake mode: the message goes to the log.
 SENDERS = {
