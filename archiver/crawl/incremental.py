@@ -18,7 +18,9 @@ store, and the rule ``skip(meta)``:
 The components that apply it: ``archiver.spidermiddlewares.incremental`` (before requests are
 scheduled; it also re-requests remembered listings) and ``archiver.downloadermiddlewares.incremental``
 (conditional headers, the stored page for a 304). Spiders ask ``wanted()`` before building a
-request at all.
+request at all. What the rule dismisses while a listing is read is recorded (``Dismissals``), so
+that a listing that led to nothing wanted is marked settled and, answered 304 later, not read
+again while its posts stay archived and old (``archiver.spidermiddlewares.incremental``).
 """
 
 from __future__ import annotations
