@@ -18,6 +18,7 @@ are counted as known as if it had been.
 from __future__ import annotations
 
 import hashlib
+import logging
 import sys
 import types
 from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Iterator
@@ -29,6 +30,8 @@ from scrapy.http import Request, Response
 from archiver.crawl.incremental import META_LISTING, Dismissals, IncrementalState
 from archiver.crawl.state import shared
 from archiver.store.pagestore import LISTING
+
+logger = logging.getLogger(__name__)
 
 SETTLED = "settled"
 # The flag archiver.downloadermiddlewares.incremental puts on the stored page it answers a 304 with.
@@ -120,7 +123,12 @@ class IncrementalSpiderMiddleware:
         if parser is None:
             return
         value = {"parser": parser, "posts": sorted(set(posts)), "listings": sorted(set(listings))}
-        if self.state.store.mark(LISTING, response.url, response.body, SETTLED, value):
+        try:
+            marked = self.state.store.mark(LISTING, response.url, response.body, SETTLED, value)
+        except OSError as exc:  # only a later run's saving is lost: it reads the listing again
+            logger.warning("page store: the settled mark of %s was not written: %s", response.url, exc)
+            return
+        if marked:
             self.stats.inc_value("archiver/listings/marked_settled")
 
     def _settled(self, response: Response) -> bool:
