@@ -18,7 +18,9 @@ store, and the rule ``skip(meta)``:
 The components that apply it: ``archiver.spidermiddlewares.incremental`` (before requests are
 scheduled; it also re-requests remembered listings) and ``archiver.downloadermiddlewares.incremental``
 (conditional headers, the stored page for a 304). Spiders ask ``wanted()`` before building a
-request at all.
+request at all. What the rule dismisses while a listing is read is recorded (``Dismissals``), so
+that a listing that led to nothing wanted is marked settled and, answered 304 later, not read
+again while its posts stay archived and old (``archiver.spidermiddlewares.incremental``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,21 @@ META_LISTING = "archiver_listing"
 META_PENDING_PAGE = "archiver_store_pending"
 
 
+class Dismissals:
+    """What the rule dismissed while one listing page was being read (``IncrementalState.dismissals``).
+
+    ``posts``: the ids of archived posts older than the recheck window -- dismissed by every later
+    crawl too, as long as they stay archived and the window only moves forward; ``other``: something
+    was dismissed for a reason of this crawl alone (``--since``, ``--until``, ``--category``).
+    """
+
+    __slots__ = ("other", "posts")
+
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+        self.other = False
+
+
 def page_store(settings: BaseSettings) -> PageStore:
     return PageStore(config.state_dir(settings) / "pages", fsync=config.flag(settings, "ARCHIVER_FSYNC"))
 
@@ -74,6 +91,9 @@ class IncrementalState:
         self.index = ArchiveIndex(self.root)
         self.cutoff = beijing_today()
         self._skipped: set[str] = set()
+        # Set by the incremental spider middleware while a listing's callback runs (synchronously):
+        # what ``skip`` dismisses meanwhile is that listing's (see ``Dismissals``).
+        self.dismissals: Dismissals | None = None
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -109,10 +129,14 @@ class IncrementalState:
         category = meta.get(META_CATEGORY)
         if not self.window.category_ok(category):
             self.stats.inc_value("archiver/requests/skipped/category")
+            if self.dismissals is not None:
+                self.dismissals.other = True
             return f"category {category} is not selected"
         day = parse_day(meta.get(META_POST_DAY))
         if day is not None and not self.window.day_ok(day):
             self.stats.inc_value("archiver/requests/skipped/out_of_window")
+            if self.dismissals is not None:
+                self.dismissals.other = True
             return f"post day {day} is outside the window"
         post_id = meta.get(META_POST_ID)
         if not (self.enabled and post_id):
@@ -120,10 +144,31 @@ class IncrementalState:
         known = self.index.get(str(post_id))
         if known is None or known.day >= self.cutoff:
             return None
+        if self.dismissals is not None:
+            self.dismissals.posts.append(str(post_id))
+        self._count_known(str(post_id))
+        return f"post {post_id} is archived and older than the recheck window"
+
+    def _count_known(self, post_id: str) -> None:
         if post_id not in self._skipped:
             self._skipped.add(post_id)
             self.stats.inc_value("archiver/posts/skipped_known")
-        return f"post {post_id} is archived and older than the recheck window"
+
+    def all_known(self, post_ids: list[str]) -> bool:
+        """Whether every one of these posts is archived and older than the recheck window: not wanted."""
+        if not self.enabled:
+            return False
+        entries, cutoff = self.index.entries, self.cutoff
+        for post_id in post_ids:
+            known = entries.get(post_id)
+            if known is None or known.day >= cutoff:
+                return False
+        return True
+
+    def dismiss_known(self, post_ids: list[str]) -> None:
+        """Count these posts as dismissed (``skipped_known``), as if a listing had been read and each asked for."""
+        for post_id in post_ids:
+            self._count_known(post_id)
 
     def keep_when_read(self, meta: Any, bucket: str, page: StoredPage) -> None:
         """Store ``page`` once the spider has read its response without finding the site changed.

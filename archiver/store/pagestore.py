@@ -116,6 +116,21 @@ class PageStore:
             path.parent.mkdir(exist_ok=True)
         atomic_write(path, data, fsync=self.fsync)
 
+    def mark(self, bucket: str, url: str, body: bytes, key: str, value: Any) -> bool:
+        """Set ``extra[key] = value`` on the stored page of ``url`` if its body is ``body``; False if it is not.
+
+        Tied to the body: a note about what a page held must never end up on another version of it
+        (a page that changed and was not stored, or stored again meanwhile). Nothing is written when
+        the page already carries that value.
+        """
+        page = self.load(bucket, url)
+        if page is None or page.body != body:
+            return False
+        if page.extra.get(key) != value:
+            page.extra[key] = value
+            self.save(bucket, page)
+        return True
+
     def delete(self, bucket: str, url: str) -> None:
         self.path(bucket, url).unlink(missing_ok=True)
 
