@@ -37,8 +37,13 @@ runpy.run_module("archiver", run_name="__main__", alter_sys=True)
 LINE = re.compile(r"^archiver: cannot write the archive: (?P<path>\S+): (?P<error>.+)$")
 
 
+# A page is stored once the spider has read it (a changed page never replaces a stored one), and a
+# stopping crawl finishes the downloads under way: with two at a time, "stops at once" is measurable.
+STOPPING = ("--concurrency", "2")
+
+
 def crawl_limited(output: Path, proxy: str, limit: int, *extra: str) -> subprocess.CompletedProcess[str]:
-    args = ["crawl", "finews", "--start-url", SITE_URL, "--output", str(output), *RECHECK, *extra]
+    args = ["crawl", "finews", "--start-url", SITE_URL, "--output", str(output), *RECHECK, *STOPPING, *extra]
     env = {**archiver_env(proxy), "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
         [sys.executable, "-c", LIMITED, str(limit), *args],
@@ -139,7 +144,7 @@ def test_a_full_disk_stops_the_run_and_the_next_run_completes(
     try:
         output = mount / "archive"
         with SiteServer(DEMO / "site", max_seconds=300) as server:
-            result = crawl(output, server.proxy_url, *RECHECK)
+            result = crawl(output, server.proxy_url, *RECHECK, *STOPPING)
             assert_stopped_in_one_line(result, output, total * 0.5)
             assert "No space left on device" in result.stderr.splitlines()[-1]
             for name, data in archive_files(output).items():

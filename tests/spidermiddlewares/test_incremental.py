@@ -101,6 +101,9 @@ class FakeState:
     def dismiss_known(self, post_ids: list[str]) -> None:
         self.counted += post_ids
 
+    def commit(self, meta: Any) -> None:
+        """Pages are stored by the test itself (the real state saves the page held since its download)."""
+
 
 class Stats:
     def __init__(self) -> None:
