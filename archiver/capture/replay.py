@@ -26,9 +26,13 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archiver import config
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request
 
 logger = logging.getLogger(__name__)
 
@@ -196,12 +200,12 @@ class WarcIndex:
 class ReplayMiddleware:
     """Downloader middleware: every request answered from WARC records, never from the network."""
 
-    def __init__(self, crawler: Any, index: WarcIndex) -> None:
+    def __init__(self, crawler: Crawler, index: WarcIndex) -> None:
         self.stats = crawler.stats
         self.index = index
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> ReplayMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> ReplayMiddleware:
         from scrapy.exceptions import NotConfigured
 
         folder = str(crawler.settings.get("ARCHIVER_REPLAY_DIR") or "")
@@ -221,7 +225,7 @@ class ReplayMiddleware:
         crawler.stats.set_value("archiver/replay/truncated_files", len(index.truncated))
         return cls(crawler, index)
 
-    def process_request(self, request: Any) -> Any:
+    def process_request(self, request: Request) -> Any:
         from scrapy.http import Headers
         from scrapy.responsetypes import responsetypes
 

@@ -43,13 +43,17 @@ import io
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archiver import __version__, config
 from archiver.capture import cdxj
 from archiver.capture.revisits import PROFILE_IDENTICAL, PROFILE_NOT_MODIFIED, LastCaptures, payload_digest
 from archiver.capture.warcfile import WarcFiles
 from archiver.config import state_dir
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +88,7 @@ def _mime(response: Any) -> str:
 class WarcCaptureMiddleware:
     """Downloader middleware: every request sent and response received, as WARC records."""
 
-    def __init__(self, crawler: Any) -> None:
+    def __init__(self, crawler: Crawler) -> None:
         from scrapy import signals
 
         settings = crawler.settings
@@ -102,7 +106,7 @@ class WarcCaptureMiddleware:
         connect(self.item_scraped, signal=signals.item_scraped)
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> WarcCaptureMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
         from scrapy.exceptions import NotConfigured
 
         if not config.flag(crawler.settings, "ARCHIVER_WARC_ENABLED"):
@@ -154,16 +158,16 @@ class WarcCaptureMiddleware:
             self.last.save(fsync=self.fsync)
 
     # --- records ----------------------------------------------------------------------------------
-    def process_request(self, request: Any) -> None:
+    def process_request(self, request: Request) -> None:
         request.meta[_META_SENT] = True
         return None
 
-    def process_response(self, request: Any, response: Any) -> Any:
+    def process_response(self, request: Request, response: Response) -> Any:
         if request.meta.pop(_META_SENT, False):
             request.meta[META_CAPTURE] = self.capture(request, response)
         return response
 
-    def process_exception(self, request: Any, exception: BaseException) -> None:
+    def process_exception(self, request: Request, exception: BaseException) -> None:
         from scrapy.exceptions import IgnoreRequest
 
         # Sent, never answered (connection lost, timeout): the request alone, so the attempt is on record.
@@ -172,7 +176,7 @@ class WarcCaptureMiddleware:
             self._append(data, None)
         return None
 
-    def _revisit_of(self, request: Any, response: Any) -> tuple[str, dict[str, Any] | None] | None:
+    def _revisit_of(self, request: Request, response: Response) -> tuple[str, dict[str, Any] | None] | None:
         """The revisit profile for this answer and the capture it refers to; None for a full record."""
         assert self.last is not None
         earlier = self.last.get(response.url)
@@ -186,7 +190,7 @@ class WarcCaptureMiddleware:
             return PROFILE_IDENTICAL, earlier
         return None
 
-    def capture(self, request: Any, response: Any) -> dict[str, Any]:
+    def capture(self, request: Request, response: Response) -> dict[str, Any]:
         revisit = self._revisit_of(request, response)
         data, record, length = self._records(request, response, revisit)
         headers = record.rec_headers
@@ -311,7 +315,7 @@ class WarcCaptureMiddleware:
         return buffer.getvalue(), record, length
 
     # --- the manifest -----------------------------------------------------------------------------
-    def item_scraped(self, item: Any, response: Any) -> None:
+    def item_scraped(self, item: Any, response: Response) -> None:
         from itemadapter import ItemAdapter
 
         adapter = ItemAdapter(item)
@@ -343,7 +347,7 @@ class WarcLinkMiddleware:
     """Spider middleware: a request found on a captured page carries that page's capture (``META_PARENT``)."""
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> WarcLinkMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> WarcLinkMiddleware:
         from scrapy.exceptions import NotConfigured
 
         if not config.flag(crawler.settings, "ARCHIVER_WARC_ENABLED"):
@@ -359,10 +363,10 @@ class WarcLinkMiddleware:
             result.meta[META_PARENT] = capture
         return result
 
-    def process_spider_output(self, response: Any, result: Iterable[Any]) -> Iterator[Any]:
+    def process_spider_output(self, response: Response, result: Iterable[Any]) -> Iterator[Any]:
         for entry in result:
             yield self._link(response, entry)
 
-    async def process_spider_output_async(self, response: Any, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    async def process_spider_output_async(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
         async for entry in result:
             yield self._link(response, entry)

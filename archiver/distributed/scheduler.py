@@ -31,13 +31,17 @@ import socket
 import time
 import uuid
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 from archiver.distributed.addon import idle_timeout, run_keys
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +132,7 @@ class RunScheduler(RedisScheduler):
     flush_call: Any
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> RunScheduler:
+    def from_crawler(cls, crawler: Crawler) -> RunScheduler:
         instance = super().from_crawler(crawler)
         settings = crawler.settings
         instance.crawler = crawler
@@ -224,7 +228,7 @@ class RunScheduler(RedisScheduler):
     # --- queue and filter: scrapy-redis's, with few round trips and no blocking pop ---------------
     # Every round trip stalls the reactor. Asking Redis for each request, a crawl of this site made
     # 7.5 round trips a page; with the local filter cache, batched pops and batched pushes, < 1.
-    def enqueue_request(self, request: Any) -> bool:
+    def enqueue_request(self, request: Request) -> bool:
         fingerprint = ""
         if not request.dont_filter:
             fingerprint = self.df.request_fingerprint(request)
