@@ -182,6 +182,7 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
             )
             return
         article, body_html = self.post_page(response.text, response.url)
+        share_url = self.share_url(article.link)
         findings = finews_site.check_post(
             response.text,
             post_id=article.post_id,
@@ -189,7 +190,7 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
             time=article.date,
             body=body_html or article.link or article.footer or "",
             tags=article.tags,
-        )
+        ) + finews_site.check_share_link(article.link, share_url is not None)
         if not self.site_checked("post", response, findings):
             return
         if article.footer:
@@ -200,7 +201,6 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
                 if target and target.kind == "listing" and not match.group(1).startswith(".") and target.path != "/":
                     meta = {**self.listing_meta(target.path), **target.meta}
                     yield scrapy.Request(target.url, callback=self.parse_listing, meta=meta)
-        share_url = self.share_url(article.link)
         if (
             share_url is not None
             and not PLAIN_SHARE_URL.fullmatch(share_url)

@@ -24,6 +24,8 @@ spider reports them to ``SiteHealth`` and archives nothing from a page that fail
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from archiver.crawl.sitehealth import Expectation
 from archiver.format import htmlsource
 
@@ -44,6 +46,12 @@ POST_NO_TITLE = Expectation("post", "no_title", "have no title (no <h1> inside <
 POST_NO_TIME = Expectation("post", "no_time", "have no time (no <small> with YYYY-MM-DD HH:MM before the title)")
 POST_NO_BODY = Expectation("post", "no_body", "have no body between the title and the tags")
 POST_NO_TAGS = Expectation("post", "no_tags", "have no tags (no <small>tags: <em>…</em></small>)")
+POST_UNKNOWN_SHARE_LINK = Expectation(
+    "post",
+    "unknown_share_link",
+    "link their original article by a share link of a form the spider does not know "
+    "(not http://<share host>/html_News/NewsShare.html?infoCode=<id>)",
+)
 SHARE_NOT_SHARE = Expectation(
     "share",
     "not_share_page",
@@ -121,6 +129,23 @@ def check_post(
     if not tags and "<small>tags:" not in text:
         found.append(POST_NO_TAGS)
     return found
+
+
+def check_share_link(link: str | None, recognized: bool) -> list[Expectation]:
+    """The link a post page ends with, given whether the spider read it as a share link.
+
+    The generator linked a media post's original article as ``NewsShare.html?infoCode=<id>`` on a
+    share host, an ``emnews`` post's as an eastmoney article page. A link that still carries the
+    share link's marks (an ``infoCode`` parameter, a ``NewsShare`` page) but that the spider does
+    not read as one names share pages somewhere the spider does not look (a new share host, a new
+    path): archiving those posts from their post pages would quietly lose their exact bodies.
+    """
+    if recognized or not link:
+        return []
+    parts = urlsplit(link)
+    if "infocode=" in parts.query.lower() or "newsshare" in parts.path.lower():
+        return [POST_UNKNOWN_SHARE_LINK]
+    return []
 
 
 def check_share(text: str | None, has_article: bool) -> list[Expectation]:

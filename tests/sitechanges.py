@@ -135,6 +135,15 @@ def share_container_renamed(root: Path) -> None:
     _rewrite(share_pages(root), lambda s: s.replace('id="ContentBody"', 'id="ArticleBody"'))
 
 
+def share_host_moved(root: Path) -> None:
+    """Share links (and their pages) move to another host: ``share.zning.xyz`` instead of the known ones."""
+    for old in ("finews.zning.xyz", "choicewzp1.eastmoney.com"):
+        _rewrite(post_pages(root), lambda s, old=old: s.replace(f"//{old}/", "//share.zning.xyz/"))
+        if (root / old).is_dir():
+            shutil.copytree(root / old, root / "share.zning.xyz", dirs_exist_ok=True)
+            shutil.rmtree(root / old)
+
+
 @dataclass(frozen=True)
 class Change:
     apply: Callable[[Path], None]
@@ -181,6 +190,8 @@ CHANGES: dict[str, Change] = {
     "share_container_renamed": Change(
         share_container_renamed, _set("share/no_article"), _set("share/no_article"), frozenset({"share"})
     ),
+    # Only media posts link share pages (emnews posts link eastmoney articles): not every post page.
+    "share_host_moved": Change(share_host_moved, _set("post/unknown_share_link"), _set("post/unknown_share_link")),
 }
 
 

@@ -31,7 +31,7 @@ ARCHIVE_FOLDERS = ("_posts", "old_post", "category")
 
 
 # The changes the issue names are also made to the replica; every kind to the demo site (ours).
-ON_REPLICA = {"title_out_of_h1", "permalink_change", "anti_bot_wall", "share_container_renamed"}
+ON_REPLICA = {"title_out_of_h1", "permalink_change", "anti_bot_wall", "share_container_renamed", "share_host_moved"}
 
 
 def sites() -> list[Any]:

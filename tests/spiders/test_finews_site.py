@@ -107,3 +107,16 @@ def test_every_expectation_is_declared_once() -> None:
     assert len(names) == len(set(names))
     assert {e.page_class for e in finews_site.EXPECTATIONS} == {"home", "category", "post", "share"}
     assert isinstance(response(f"{SITE}/", "x"), HtmlResponse)
+
+
+def test_a_link_with_the_share_links_marks_that_the_spider_cannot_read_is_a_change() -> None:
+    moved = "http://share.zning.xyz/html_News/NewsShare.html?infoCode=NW202303011015000202"
+    assert finews_site.check_share_link(moved, recognized=False) == [finews_site.POST_UNKNOWN_SHARE_LINK]
+    renamed = "http://finews.zning.xyz/News/Share.html?infoCode=NW1"
+    assert finews_site.check_share_link(renamed, recognized=False) == [finews_site.POST_UNKNOWN_SHARE_LINK]
+    # A share link the spider reads, an emnews post's eastmoney article, no link at all: as the site makes them.
+    known = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202303011015000202"
+    assert finews_site.check_share_link(known, recognized=True) == []
+    article = "http://finance.eastmoney.com/news/1350,202303012300033881.html"
+    assert finews_site.check_share_link(article, recognized=False) == []
+    assert finews_site.check_share_link(None, recognized=False) == []
