@@ -44,8 +44,16 @@ POST_NOT_SITE = Expectation("post", "not_site_page", NOT_SITE_PAGE, foreign=True
 POST_NO_ID = Expectation("post", "no_id", "have no post id in their URL")
 POST_NO_TITLE = Expectation("post", "no_title", "have no title (no <h1> inside <section>)")
 POST_NO_TIME = Expectation("post", "no_time", "have no time (no <small> with YYYY-MM-DD HH:MM before the title)")
+POST_UNREADABLE_TIME = Expectation(
+    "post", "unreadable_time", "show their time in a form the spider does not read (not YYYY-MM-DD HH:MM:SS)"
+)
 POST_NO_BODY = Expectation("post", "no_body", "have no body between the title and the tags")
 POST_NO_TAGS = Expectation("post", "no_tags", "have no tags (no <small>tags: <em>…</em></small>)")
+POST_UNREADABLE_TAGS = Expectation(
+    "post", "unreadable_tags", "show their tags in a form the spider does not read (not <em>)"
+)
+# The fixed text the post layout prints before a post's time.
+TIME_LABEL = "(GMT+8, Asia/Shanghai, CST)"
 POST_UNKNOWN_SHARE_LINK = Expectation(
     "post",
     "unknown_share_link",
@@ -122,12 +130,26 @@ def check_post(
     if not time:
         section = text.find("<section")
         h1 = text.find("<h1", section)
-        if text.rfind("<small", section, h1 if h1 >= 0 else len(text)) < 0:
+        small_at = text.rfind("<small", section, h1 if h1 >= 0 else len(text))
+        if small_at < 0:
             found.append(POST_NO_TIME)
+        elif (small := htmlsource.find(text, "small", None, small_at)) is not None:
+            # The layout prints "(GMT+8, Asia/Shanghai, CST) " and the date: with nothing after it the
+            # site left the date empty (a post to drop); anything else is a time in another form.
+            shown = htmlsource.text_content(small.inner(text)).replace(TIME_LABEL, "").strip()
+            if shown:
+                found.append(POST_UNREADABLE_TIME)
     if not body.strip():
         found.append(POST_NO_BODY)
-    if not tags and "<small>tags:" not in text:
-        found.append(POST_NO_TAGS)
+    if not tags:
+        tags_at = text.rfind("<small>tags:")
+        if tags_at < 0:
+            found.append(POST_NO_TAGS)
+        elif (small := htmlsource.find(text, "small", None, tags_at)) is not None and htmlsource.text_content(
+            small.inner(text)
+        ).removeprefix("tags:").strip():
+            # The layout prints each tag in an <em>: tags shown some other way are not read.
+            found.append(POST_UNREADABLE_TAGS)
     return found
 
 

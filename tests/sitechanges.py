@@ -135,6 +135,17 @@ def share_container_renamed(root: Path) -> None:
     _rewrite(share_pages(root), lambda s: s.replace('id="ContentBody"', 'id="ArticleBody"'))
 
 
+def time_format_changed(root: Path) -> None:
+    """Post pages show their time as ``2023年03月01日 10:15:42``, without the layout's label."""
+    pattern = re.compile(r"<small>\(GMT\+8, Asia/Shanghai, CST\) (\d{4})-(\d{2})-(\d{2}) ([\d:]+)</small>")
+    _rewrite(post_pages(root), lambda s: pattern.sub(r"<small>\1年\2月\3日 \4</small>", s))
+
+
+def tags_not_in_em(root: Path) -> None:
+    """Post pages print their tags in ``<strong>`` instead of ``<em>``."""
+    _rewrite(post_pages(root), lambda s: re.sub(r"(<small>tags: )<em>(.*?)</em>", r"\1<strong>\2</strong>", s))
+
+
 def share_host_moved(root: Path) -> None:
     """Share links (and their pages) move to another host: ``share.zning.xyz`` instead of the known ones."""
     for old in ("finews.zning.xyz", "choicewzp1.eastmoney.com"):
@@ -189,6 +200,12 @@ CHANGES: dict[str, Change] = {
     ),
     "share_container_renamed": Change(
         share_container_renamed, _set("share/no_article"), _set("share/no_article"), frozenset({"share"})
+    ),
+    "time_format_changed": Change(
+        time_format_changed, _set("post/unreadable_time"), _set("post/unreadable_time"), frozenset({"post"})
+    ),
+    "tags_not_in_em": Change(
+        tags_not_in_em, _set("post/unreadable_tags"), _set("post/unreadable_tags"), frozenset({"post"})
     ),
     # Only media posts link share pages (emnews posts link eastmoney articles): not every post page.
     "share_host_moved": Change(share_host_moved, _set("post/unknown_share_link"), _set("post/unknown_share_link")),

@@ -31,7 +31,10 @@ ARCHIVE_FOLDERS = ("_posts", "old_post", "category")
 
 
 # The changes the issue names are also made to the replica; every kind to the demo site (ours).
-ON_REPLICA = {"title_out_of_h1", "permalink_change", "anti_bot_wall", "share_container_renamed", "share_host_moved"}
+ON_REPLICA = {
+    "title_out_of_h1", "permalink_change", "anti_bot_wall", "share_container_renamed", "share_host_moved",
+    "time_format_changed", "tags_not_in_em",
+}  # fmt: skip
 
 
 def sites() -> list[Any]:

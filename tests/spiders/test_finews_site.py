@@ -120,3 +120,19 @@ def test_a_link_with_the_share_links_marks_that_the_spider_cannot_read_is_a_chan
     article = "http://finance.eastmoney.com/news/1350,202303012300033881.html"
     assert finews_site.check_share_link(article, recognized=False) == []
     assert finews_site.check_share_link(None, recognized=False) == []
+
+
+def post_findings(page: str, *, time: object, tags: list[str]) -> set[str]:
+    found = finews_site.check_post(page, post_id="NW1", title="标题", time=time, body="<p>正文</p>", tags=tags)
+    return {expectation.finding for expectation in found}
+
+
+def test_a_time_or_tags_in_another_form_are_a_change_an_empty_date_is_not() -> None:
+    other_form = POST_PAGE.replace("(GMT+8, Asia/Shanghai, CST) 2023-01-02 09:08:07", "2023年01月02日 09:08:07")
+    assert post_findings(other_form, time=None, tags=["中国银行新闻"]) == {"unreadable_time"}
+    # The generator published posts whose date was empty: the layout's label alone, a post to drop.
+    empty = POST_PAGE.replace("(GMT+8, Asia/Shanghai, CST) 2023-01-02 09:08:07", "(GMT+8, Asia/Shanghai, CST) ")
+    assert post_findings(empty, time=None, tags=["中国银行新闻"]) == set()
+    strong = POST_PAGE.replace("<em>中国银行新闻</em>", "<strong>中国银行新闻</strong>")
+    assert post_findings(strong, time="2023-01-02 09:08:07", tags=[]) == {"unreadable_tags"}
+    assert post_findings(POST_PAGE.replace("<em>中国银行新闻</em>", ""), time="x", tags=[]) == set()
