@@ -24,6 +24,7 @@ spider reports them to ``SiteHealth`` and archives nothing from a page that fail
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from archiver.crawl.sitehealth import Expectation
@@ -54,6 +55,8 @@ POST_UNREADABLE_TAGS = Expectation(
 )
 # The fixed text the post layout prints before a post's time.
 TIME_LABEL = "(GMT+8, Asia/Shanghai, CST)"
+# A year and a clock time, in any order and notation (2023年03月01日 10:15, 03/01/2023 10:15 AM).
+TIME_LIKE = re.compile(r"\d{4}.*?\d{1,2}\s*[:：时]\s*\d{2}|\d{1,2}\s*[:：时]\s*\d{2}.*?\d{4}", re.S)
 POST_UNKNOWN_SHARE_LINK = Expectation(
     "post",
     "unknown_share_link",
@@ -134,10 +137,12 @@ def check_post(
         if small_at < 0:
             found.append(POST_NO_TIME)
         elif (small := htmlsource.find(text, "small", None, small_at)) is not None:
-            # The layout prints "(GMT+8, Asia/Shanghai, CST) " and the date: with nothing after it the
-            # site left the date empty (a post to drop); anything else is a time in another form.
+            # The layout prints "(GMT+8, Asia/Shanghai, CST) " and the date as YYYY-MM-DD HH:MM:SS.
+            # A year and a clock time in another form is the layout printing dates otherwise (a
+            # change: every post would be lost); nothing, or text without one, is a post whose date
+            # the site left empty or garbled, dropped with its reason as hostile input.
             shown = htmlsource.text_content(small.inner(text)).replace(TIME_LABEL, "").strip()
-            if shown:
+            if TIME_LIKE.search(shown):
                 found.append(POST_UNREADABLE_TIME)
     if not body.strip():
         found.append(POST_NO_BODY)

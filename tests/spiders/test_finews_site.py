@@ -133,6 +133,10 @@ def test_a_time_or_tags_in_another_form_are_a_change_an_empty_date_is_not() -> N
     # The generator published posts whose date was empty: the layout's label alone, a post to drop.
     empty = POST_PAGE.replace("(GMT+8, Asia/Shanghai, CST) 2023-01-02 09:08:07", "(GMT+8, Asia/Shanghai, CST) ")
     assert post_findings(empty, time=None, tags=["中国银行新闻"]) == set()
+    garbled = POST_PAGE.replace("2023-01-02 09:08:07", "some day")  # hostile input: dropped as no_date
+    assert post_findings(garbled, time=None, tags=["中国银行新闻"]) == set()
+    us_form = POST_PAGE.replace("(GMT+8, Asia/Shanghai, CST) 2023-01-02 09:08:07", "01/02/2023 9:08 AM")
+    assert post_findings(us_form, time=None, tags=["中国银行新闻"]) == {"unreadable_time"}
     strong = POST_PAGE.replace("<em>中国银行新闻</em>", "<strong>中国银行新闻</strong>")
     assert post_findings(strong, time="2023-01-02 09:08:07", tags=[]) == {"unreadable_tags"}
     assert post_findings(POST_PAGE.replace("<em>中国银行新闻</em>", ""), time="x", tags=[]) == set()
