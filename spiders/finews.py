@@ -133,7 +133,7 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
             )
             return
         text = response.text
-        crawler = getattr(self, "crawler", None)  # None: parsing outside a crawl
+        want = wanted(getattr(self, "crawler", None))  # no crawler: parsing outside a crawl
         section = htmlsource.find(text, "section")
         start, stop = (section.start, section.stop) if section else (0, len(text))
         requests: list[scrapy.Request] = []
@@ -155,7 +155,7 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
             if target.kind == "post":
                 posts += 1
                 meta = self.post_path_meta(target.path)
-                if not wanted(crawler, meta):  # archived, and settled: not followed again
+                if not want(meta):  # archived, and settled: not followed again
                     continue
                 requests.append(scrapy.Request(target.url, callback=self.parse_post, meta={**meta, **target.meta}))
             else:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from scrapy import signals
@@ -209,18 +210,25 @@ class IncrementalState:
         return day.isoformat() if day is not None and day >= self.cutoff else None
 
 
-def wanted(crawler: Crawler | None, meta: Any) -> bool:
-    """For spiders: whether a request with this meta is worth building at all.
+def wanted(crawler: Crawler | None) -> Callable[[Any], bool]:
+    """For spiders: whether a request with a given meta is worth building at all.
 
     The same rule, with the same stats, as the incremental spider middleware applies to the
     request once built; a spider that asks first saves building (and the middleware dropping)
-    a request for every known post of a listing -- most of a re-run's work. True when the
-    incremental components are not enabled for this crawl, or there is no crawl (None).
+    a request for every known post of a listing -- most of a re-run's work. Asked once per page,
+    it returns the test to apply to each link. It wants everything when the incremental
+    components are not enabled for this crawl, or there is no crawl (None).
     """
     if crawler is None:
-        return True
+        return _everything
     try:
         state = crawler.get_extension(IncrementalState)
     except RuntimeError:  # the crawl's extensions are not built yet (a spider made outside a crawl)
-        return True
-    return state is None or state.skip(meta) is None
+        return _everything
+    if state is None:
+        return _everything
+    return lambda meta: state.skip(meta) is None
+
+
+def _everything(meta: Any) -> bool:
+    return True
