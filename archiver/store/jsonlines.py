@@ -3,7 +3,7 @@
 ``archiver status`` wants the last run, the last success and the last two weeks; a year of runs
 every five minutes is 100,000 lines. Blocks are read backwards and split at newlines, so what is
 read is what is used. Lines that do not parse (a torn last line) or are not objects are skipped,
-as ``archiver.store.runlog.read_runs`` skips them.
+by ``parse_line``, which ``archiver.store.runlog.read_runs`` uses too.
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ def lines_newest_first(path: Path) -> Iterator[dict[str, Any]]:
             lines = chunk.split(b"\n")
             rest = lines.pop(0) if start > 0 else b""  # maybe the tail of an earlier line
             for line in reversed(lines):
-                if record := _record(line):
+                if record := parse_line(line):
                     yield record
-        if rest and (record := _record(rest)):
+        if rest and (record := parse_line(rest)):
             yield record
 
 
-def _record(line: bytes) -> dict[str, Any] | None:
+def parse_line(line: bytes) -> dict[str, Any] | None:
+    """One line's record; None for a blank line, one that does not parse, or one that is no object."""
     if not line.strip():
         return None
     try:

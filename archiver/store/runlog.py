@@ -22,6 +22,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from archiver.store.jsonlines import parse_line
+
 RUNS_FILE = "runs.jsonl"
 MAX_ERRORS = 100  # per run; the count of all of them is kept too
 DROPPED_PREFIX = "archiver/items/dropped/"
@@ -53,19 +55,12 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
 
 def read_runs(path: Path) -> list[dict[str, Any]]:
     """The records of ``runs.jsonl``, oldest first; lines that do not parse are skipped."""
-    runs: list[dict[str, Any]] = []
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except FileNotFoundError:
-        return runs
-    for line in text.splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(record, dict):
-            runs.append(record)
-    return runs
+        return []
+    # Split at newlines only: a record's text may hold U+2028 and the like, which str.splitlines breaks at.
+    return [record for line in data.split(b"\n") if (record := parse_line(line)) is not None]
 
 
 def record_locked(state: Path, error: Exception) -> None:

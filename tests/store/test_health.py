@@ -316,14 +316,14 @@ def test_old_runs_are_not_read_once_everything_is_found(tmp_path: Path, monkeypa
     recent = [json.dumps(run_line(NOW - (100 - n) * MIN)) for n in range(100)]
     path = write_runs(tmp_path, *old, *recent)
     read = 0
-    original = jsonlines._record
+    original = jsonlines.parse_line
 
     def counting(line: bytes) -> dict[str, object] | None:
         nonlocal read
         read += 1
         return original(line)
 
-    monkeypatch.setattr(jsonlines, "_record", counting)
+    monkeypatch.setattr(jsonlines, "parse_line", counting)
     result = check(tmp_path, NOW)
     assert result.runs_24h == {"ok": 100}
     assert read < 1000 < len(read_runs(path))

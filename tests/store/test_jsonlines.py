@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from archiver.store.jsonlines import lines_newest_first
-from archiver.store.runlog import read_runs
+from archiver.store.runlog import append_line, read_runs
 
 
 def test_lines_newest_first_match_read_runs(tmp_path: Path) -> None:
@@ -34,3 +34,10 @@ def test_small_files(tmp_path: Path, text: str) -> None:
     path = tmp_path / "runs.jsonl"
     path.write_text(text, encoding="utf-8")
     assert list(lines_newest_first(path)) == read_runs(path)[::-1]
+
+
+def test_read_runs_keeps_a_record_whose_text_holds_a_line_separator(tmp_path: Path) -> None:
+    path = tmp_path / "runs.jsonl"
+    append_line(path, {"status": "ok", "errors": [{"error": "title\u2028with a separator"}]})
+    append_line(path, {"status": "pages_failed"})
+    assert [run["status"] for run in read_runs(path)] == ["ok", "pages_failed"]
