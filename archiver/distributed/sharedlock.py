@@ -9,15 +9,12 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
 from archiver.exceptions import LockedError
-from archiver.store import runlog
-from archiver.store.lock import lock_path
-from archiver.store.statedir import STATE_FOLDER
+from archiver.store.lock import lock_path, read_holder, record_refused
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +36,10 @@ class SharedRunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            holder = read_holder(fd)
             os.close(fd)
             error = LockedError(self.path, holder)
-            output = Path(str(crawler.settings.get("ARCHIVER_OUTPUT_DIR") or "output")).expanduser()
-            runlog.record_locked(output / STATE_FOLDER, error)
+            record_refused(crawler.settings.get, error)
             logger.error("%s", error)
             raise error from None
         self.fd: int | None = fd

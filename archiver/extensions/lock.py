@@ -8,15 +8,12 @@ another run holds it. A held lock fails the crawl at once and leaves a ``locked`
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
 from archiver.exceptions import LockedError
-from archiver.store import runlog
-from archiver.store.lock import acquire, lock_path, release
-from archiver.store.statedir import STATE_FOLDER
+from archiver.store.lock import acquire, lock_path, record_refused, release
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +26,7 @@ class LockExtension:
         try:
             self.key = acquire(self.path)
         except LockedError as exc:
-            output = Path(str(crawler.settings.get("ARCHIVER_OUTPUT_DIR") or "output")).expanduser()
-            runlog.record_locked(output / STATE_FOLDER, exc)
+            record_refused(crawler.settings.get, exc)
             logger.error("%s", exc)
             raise
         logger.info("holding the run lock %s", self.path)

@@ -17,7 +17,6 @@ from archiver import settings as defaults
 from archiver.exceptions import ArchiveUnwritable, LockedError, SettingError, UsageError
 from archiver.store import lock, runlog
 from archiver.store.atomic import UNWRITABLE
-from archiver.store.statedir import STATE_FOLDER
 
 
 class ExitCode(enum.IntEnum):
@@ -41,7 +40,7 @@ def take_lock(overrides: dict[str, Any]) -> Path:
     try:
         return lock.acquire(path)
     except LockedError as exc:
-        runlog.record_locked(Path(str(get("ARCHIVER_OUTPUT_DIR") or "output")) / STATE_FOLDER, exc)
+        lock.record_refused(get, exc)
         raise
     except OSError as exc:
         if exc.errno in UNWRITABLE:  # a full, read-only or forbidden archive: exit 1, as any write there

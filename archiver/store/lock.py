@@ -26,9 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from archiver.exceptions import LockedError
+from archiver.store import runlog
 from archiver.store.statedir import STATE_FOLDER
 
 LOCK_NAME = "lock"
+
+
+def state_folder(get: Callable[[str], Any]) -> Path:
+    """The state folder a setting getter names, ``<ARCHIVER_OUTPUT_DIR>/.archiver``; not created."""
+    return Path(str(get("ARCHIVER_OUTPUT_DIR") or "output")).expanduser() / STATE_FOLDER
 
 
 def lock_path(get: Callable[[str], Any]) -> Path:
@@ -36,8 +42,12 @@ def lock_path(get: Callable[[str], Any]) -> Path:
     explicit = get("ARCHIVER_LOCK_FILE")
     if explicit:
         return Path(str(explicit)).expanduser()
-    output = get("ARCHIVER_OUTPUT_DIR") or "output"
-    return Path(str(output)).expanduser() / STATE_FOLDER / LOCK_NAME
+    return state_folder(get) / LOCK_NAME
+
+
+def record_refused(get: Callable[[str], Any], error: LockedError) -> None:
+    """A run the lock refused leaves its ``locked`` line in the run log of the archive it named."""
+    runlog.record_locked(state_folder(get), error)
 
 
 class RunLock:
@@ -60,7 +70,7 @@ class RunLock:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            holder = read_holder(fd)
             os.close(fd)
             raise LockedError(self.path, holder) from None
         except BaseException:
@@ -83,7 +93,8 @@ class RunLock:
             os.close(fd)
 
 
-def _read_holder(fd: int) -> str:
+def read_holder(fd: int) -> str:
+    """Who holds the lock on ``fd``, as the holder wrote it."""
     try:
         return os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
     except OSError as exc:
