@@ -51,11 +51,7 @@ def redis_url(settings: BaseSettings) -> str:
 
 def idle_timeout(settings: BaseSettings) -> float:
     """``ARCHIVER_REDIS_IDLE_TIMEOUT``: seconds the whole run must stay idle before the workers stop."""
-    raw = settings.get("ARCHIVER_REDIS_IDLE_TIMEOUT")
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise config.SettingError(f"ARCHIVER_REDIS_IDLE_TIMEOUT={raw!r} is not a number of seconds") from None
+    value = config.number(settings, "ARCHIVER_REDIS_IDLE_TIMEOUT")
     if not 0.5 <= value <= 3600:
         raise config.SettingError(f"ARCHIVER_REDIS_IDLE_TIMEOUT={value} must be between 0.5 and 3600 seconds")
     return value
