@@ -9,6 +9,7 @@ which must never happen to one the archive needs.)
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from archiver.store.statedir import state_path
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
-__all__ = ["SettingError", "flag", "number", "output_dir", "positive_int", "state_dir"]
+__all__ = ["SettingError", "debug_logged", "flag", "number", "output_dir", "positive_int", "state_dir"]
 
 
 def output_dir(settings: BaseSettings) -> Path:
@@ -73,3 +74,18 @@ def number(settings: BaseSettings, name: str) -> float:
 def state_dir(settings: BaseSettings) -> Path:
     """``<ARCHIVER_OUTPUT_DIR>/.archiver``, created when missing: runs.jsonl, the lock, the page store."""
     return state_path(output_dir(settings))
+
+
+def debug_logged(settings: BaseSettings) -> bool:
+    """Whether the crawl's log can show DEBUG records, so that building them per page is worth it.
+
+    Scrapy's handler lets ``LOG_LEVEL`` and above through, but leaves the root logger at NOTSET: a
+    ``logger.debug`` call builds its record either way. With ``LOG_ENABLED`` off Scrapy installs no
+    handler and the process's own may want everything, so the answer is then yes.
+    """
+    if not settings.getbool("LOG_ENABLED"):
+        return True
+    level = settings.get("LOG_LEVEL")
+    if isinstance(level, str):
+        level = logging.getLevelName(level.strip().upper())
+    return not isinstance(level, int) or level <= logging.DEBUG

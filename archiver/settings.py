@@ -101,8 +101,19 @@ COOKIES_ENABLED = False
 # (about 50 ms of every run's start) even when it is disabled. A site that needs cookies sets
 # COOKIES_ENABLED and lists "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": 700 in
 # DOWNLOADER_MIDDLEWARES.
+# Two of Scrapy's are replaced, in their places, by subclasses that skip per-page work which cannot
+# change the outcome (archiver/downloadermiddlewares/metarefresh.py and httpproxy.py); disable them
+# by these names.
+_REPLACED_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": (
+        "archiver.downloadermiddlewares.metarefresh.MetaRefreshMiddleware"
+    ),
+    "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": (
+        "archiver.downloadermiddlewares.httpproxy.HttpProxyMiddleware"
+    ),
+}
 DOWNLOADER_MIDDLEWARES_BASE = {
-    name: order
+    _REPLACED_MIDDLEWARES.get(name, name): order
     for name, order in _scrapy_defaults.DOWNLOADER_MIDDLEWARES_BASE.items()
     if name != "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"
 }
@@ -177,6 +188,10 @@ SPIDER_MIDDLEWARES = {
 SPIDER_CONTRACTS = {"archiver.crawl.contracts.FollowContract": 10, "archiver.crawl.contracts.UnchangedContract": 20}
 
 LOG_LEVEL = "INFO"
+# Scrapy's, without its per-page "Crawled" and "Scraped" DEBUG messages when LOG_LEVEL hides them.
+LOG_FORMATTER = "archiver.extensions.logformatter.LogFormatter"
+# Scrapy's in-memory stats, without the per-call cost of its deprecation shim.
+STATS_CLASS = "archiver.extensions.statscollector.StatsCollector"
 FEED_EXPORT_ENCODING = "utf-8"
 
 # --- alerts with spidermon (pip install 'archiver[monitor]'; archiver/monitors/, README "Alerts") ---

@@ -33,6 +33,8 @@ class ExportPipeline:
         self.root = config.output_dir(crawler.settings)
         self.fsync = config.flag(crawler.settings, "ARCHIVER_FSYNC")
         self.exporter: ArchiveExporter | None = None
+        # One line per post at DEBUG; its record is not even built when the log hides it.
+        self.log_each = config.debug_logged(crawler.settings)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExportPipeline:
@@ -61,5 +63,6 @@ class ExportPipeline:
         if outcome is Outcome.KEPT:
             self.stats.inc_value(f"archiver/posts/{Outcome.UNCHANGED.value}")
         self.stats.inc_value(f"archiver/posts/{outcome.value}")
-        logger.debug("%s %s", outcome.value, path)
+        if self.log_each:
+            logger.debug("%s %s", outcome.value, path)
         return item
