@@ -50,8 +50,9 @@ ARCHIVER_PROGRESS_INTERVAL = 60.0
 ARCHIVER_REDIS_URL = os.environ.get("ARCHIVER_REDIS_URL", "")
 # Prefix of the run's Redis keys (queue, duplicate filter, workers); one run per prefix at a time.
 ARCHIVER_REDIS_KEY = "archiver:%(spider)s"
-# The run ends when the shared queue is empty and every worker idle for this many seconds.
-ARCHIVER_REDIS_IDLE_TIMEOUT = 1.0
+# The run ends when the shared queue has been empty and every worker idle for this many seconds
+# (a worker is marked busy in the step that gives it requests: no grace period is needed).
+ARCHIVER_REDIS_IDLE_TIMEOUT = 0.0
 
 # --- raw capture as WARC (archiver/capture/warc.py; `archiver rebuild --from-warc` replays it) ---
 # Every request and response as WARC records under <output>/warc/, and .archiver/captures.jsonl.

@@ -52,8 +52,8 @@ def redis_url(settings: BaseSettings) -> str:
 def idle_timeout(settings: BaseSettings) -> float:
     """``ARCHIVER_REDIS_IDLE_TIMEOUT``: seconds the whole run must stay idle before the workers stop."""
     value = config.number(settings, "ARCHIVER_REDIS_IDLE_TIMEOUT")
-    if not 0.5 <= value <= 3600:
-        raise config.SettingError(f"ARCHIVER_REDIS_IDLE_TIMEOUT={value} must be between 0.5 and 3600 seconds")
+    if value > 3600:
+        raise config.SettingError(f"ARCHIVER_REDIS_IDLE_TIMEOUT={value} must be between 0 and 3600 seconds")
     return value
 
 

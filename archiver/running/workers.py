@@ -4,6 +4,12 @@ The workers run the same crawl (``archiver.running.runner.run_crawl``) with ``AR
 set, on the Redis given or on a ``redis-server`` started for the run (``LocalRedis``); their stats
 are merged into one summary and their exit codes into the most serious one.
 
+How workers start: forked from this process once it has imported what a crawl imports (Scrapy,
+Twisted, the spider, the components its settings name, redis-py), so that N workers do not
+each spend a third of a second importing them again. No reactor exists before the fork (each
+worker's crawl installs its own); were one ever installed by an import, the workers are started
+as fresh interpreters instead.
+
 How workers write the archive: all of them write into the same output tree, through the same
 exporter, which writes every file atomically (a temporary name carrying the writer's pid, then
 a rename). A post page is fetched by one worker only, so one post is written by one worker;
@@ -12,6 +18,7 @@ category pages may be written by several, always with the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,7 +101,7 @@ def run_workers(
         local = LocalRedis()
         url = local.start()
     folder = Path(tempfile.mkdtemp(prefix="archiver-workers-"))
-    procs: list[subprocess.Popen[bytes]] = []
+    procs: list[subprocess.Popen[bytes] | _Forked] = []
     started = time.monotonic()
 
     def forward(signum: int, _frame: Any) -> None:
@@ -101,6 +109,7 @@ def run_workers(
             if proc.poll() is None:
                 proc.send_signal(signum)
 
+    fork = preload(spider, overrides)
     previous = signal.signal(signal.SIGTERM, forward)
     try:
         env = {**os.environ, "ARCHIVER_REDIS_URL": url}
@@ -111,6 +120,9 @@ def run_workers(
                 "spider_args": spider_args,
                 "stats_file": str(folder / f"worker-{index}.stats.json"),
             }
+            if fork:
+                procs.append(_fork_worker(spec, url))
+                continue
             spec_path = folder / f"worker-{index}.json"
             spec_path.write_text(json.dumps(spec, default=str), encoding="utf-8")
             command = [sys.executable, "-c", _WORKER_MAIN, str(spec_path)]
@@ -152,12 +164,107 @@ def _read_stats(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def preload(spider: str, overrides: dict[str, Any]) -> bool:
+    """Import what the workers' crawls will import; True when forking them is safe (no reactor yet)."""
+    if not hasattr(os, "fork"):
+        return False
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
+    # The context factory first, from a shallow stack (archiver.running.runner says why).
+    import scrapy.core.downloader.contextfactory
+    import scrapy.core.downloader.handlers.http11
+    import scrapy.core.engine
+    import scrapy.crawler  # noqa: F401
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.misc import load_object
+    from scrapy.utils.project import get_project_settings
+
+    import archiver.distributed.scheduler  # noqa: F401  (redis-py and scrapy-redis)
+
+    settings = get_project_settings()
+    for name, value in overrides.items():
+        settings.set(name, value, priority="cmdline")
+    # A name that does not load is left for the worker's crawl to report, as a plain run does.
+    with contextlib.suppress(Exception):
+        SpiderLoader.from_settings(settings).load(spider)
+    for name in _COMPONENT_LISTS:
+        for path in settings.getwithbase(name) if name in settings else ():
+            if isinstance(path, str):
+                with contextlib.suppress(Exception):
+                    load_object(path)
+    for name in ("STATS_CLASS", "LOG_FORMATTER"):
+        with contextlib.suppress(Exception):
+            load_object(settings[name])
+    return "twisted.internet.reactor" not in sys.modules and threading.active_count() == 1
+
+
+_COMPONENT_LISTS = ("ADDONS", "EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES", "ITEM_PIPELINES")
+
+
+class _Forked:
+    """A forked worker, with the part of ``subprocess.Popen``'s interface that ``run_workers`` uses."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            _, status = os.waitpid(self.pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def _fork_worker(spec: dict[str, Any], url: str) -> _Forked:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return _Forked(pid)
+    # The worker: whatever happens here ends here, never back in the parent's code.
+    code = int(ExitCode.ERROR)
+    try:
+        die_with_parent()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        # In this process's memory only: the URL (and its password) is on no command line and in no file.
+        os.environ["ARCHIVER_REDIS_URL"] = url
+        spec = {**spec, "settings": {**spec["settings"], "ARCHIVER_REDIS_URL": url}}
+        code = _work(spec)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
 _WORKER_MAIN = "import sys; from archiver.running.workers import worker_main; sys.exit(worker_main(sys.argv[1:]))"
 
 
 def worker_main(argv: Sequence[str]) -> int:
-    """One worker of ``run_workers``: the crawl of a spec file, its stats written for the parent."""
-    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    """One worker of ``run_workers`` started as a fresh interpreter: the crawl of a spec file."""
+    return _work(json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+
+
+def _work(spec: dict[str, Any]) -> int:
+    """The crawl of one worker's spec; its stats are written for the parent."""
     stats: dict[str, Any] = {}
     try:
         code, stats = run_crawl(spec["spider"], spec["settings"], spec["spider_args"])

@@ -24,6 +24,7 @@ import pytest
 pytest.importorskip("scrapy_redis", reason="needs scrapy-redis: pip install -e '.[test]'")
 
 import redis
+from scrapy.settings import Settings
 
 from archiver.devserver.server import SiteServer
 from archiver.distributed import addon as distributed
@@ -129,6 +130,18 @@ def test_the_switch_names_scrapy_redis_and_checks_the_url() -> None:
             distributed.RedisAddon().update_settings(settings)
 
 
+@pytest.mark.parametrize(
+    ("value", "ok"), [("0", True), ("2.5", True), ("3600", True), ("-1", False), ("x", False), ("3601", False)]
+)
+def test_the_idle_timeout_is_checked_at_start(value: str, ok: bool) -> None:
+    settings = Settings({"ARCHIVER_REDIS_IDLE_TIMEOUT": value})
+    if ok:
+        assert distributed.idle_timeout(settings) == float(value)
+    else:
+        with pytest.raises(SettingError, match="ARCHIVER_REDIS_IDLE_TIMEOUT"):
+            distributed.idle_timeout(settings)
+
+
 def test_stats_and_exit_codes_merge() -> None:
     merged = workers.merge_stats(
         [
@@ -173,6 +186,31 @@ def test_first_worker_clears_leftovers_and_last_one_out_deletes_the_run(client: 
     assert client.exists(keys["requests"])
     assert run["leave"](keys=[*head, *data], args=["b"]) == 1
     assert not client.keys("t:finews:*")
+
+
+def test_taking_the_last_requests_marks_the_worker_busy_in_the_same_step(client: redis.Redis) -> None:
+    # With no grace period, "queue empty and nobody busy" must never hold while a worker holds
+    # the run's last requests: the take that empties the queue marks its worker busy.
+    keys = distributed.run_keys({"ARCHIVER_REDIS_KEY": "take:%(spider)s"}, "finews")
+    run = scripts(client)
+    head, data = [keys["workers"], keys["busy"]], [keys["requests"], keys["dupefilter"], keys["captures"]]
+    quiet = [*head, keys["requests"]]
+    for worker in ("a", "b"):
+        run["join"](keys=[*head, *data], args=[worker, 15000])
+        run["beat"](keys=head, args=[worker, 15000, 0])
+    client.zadd(keys["requests"], {"low": 5, "high": -10, "mid": 0})
+    assert run["take"](keys=[keys["requests"], keys["busy"]], args=["a", 2]) == [b"high", b"mid"]
+    assert run["quiet"](keys=quiet) == 0  # one request left
+    assert run["take"](keys=[keys["requests"], keys["busy"]], args=["b", 8]) == [b"low"]
+    run["beat"](keys=head, args=["a", 15000, 0])  # a is done with its two
+    assert client.zcard(keys["requests"]) == 0
+    assert run["quiet"](keys=quiet) == 0  # b holds the last one
+    assert run["take"](keys=[keys["requests"], keys["busy"]], args=["a", 8]) == []
+    assert client.hget(keys["busy"], "a") == b"0"  # taking nothing does not mark a worker busy
+    run["beat"](keys=head, args=["b", 15000, 0])
+    assert run["quiet"](keys=quiet) == 1
+    for worker in ("a", "b"):
+        run["leave"](keys=[*head, *data], args=[worker])
 
 
 def test_a_dead_worker_expires(client: redis.Redis) -> None:
@@ -230,7 +268,7 @@ def test_workers_option_runs_n_processes_and_merges_them(tmp_path: Path, demo_si
     out = tmp_path / "out"
     # As above: a crawl that outlasts a worker's start-up, so that both workers fetch and capture.
     with SiteServer(demo_site, delay=0.05, max_seconds=300) as server:
-        options = ["--workers", "2", "--warc", "--concurrency", "2", "-s", "ARCHIVER_REDIS_IDLE_TIMEOUT=1"]
+        options = ["--workers", "2", "--warc", "--concurrency", "2"]  # the default: no grace period
         result = crawl(out, server.proxy_url, *options, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     assert tree(out) == tree(single)
@@ -253,6 +291,27 @@ def test_workers_option_runs_n_processes_and_merges_them(tmp_path: Path, demo_si
         pass
 
 
+def test_workers_start_as_fresh_interpreters_when_a_reactor_exists_before_the_fork(
+    tmp_path: Path, demo_site: Path, single: Path
+) -> None:
+    # A reactor in the parent would be inherited by forked workers: they are spawned instead.
+    out = tmp_path / "out"
+    main = (
+        "import sys; from twisted.internet import asyncioreactor; asyncioreactor.install(); "
+        "from archiver.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    with SiteServer(demo_site, delay=0.05, max_seconds=300) as server:
+        command = [sys.executable, "-c", main, "crawl", "finews", "--start-url", SITE_URL, "--output", str(out)]
+        command += ["--workers", "2", "--concurrency", "2"]
+        result = subprocess.run(
+            command, cwd=REPO, env=archiver_env(server.proxy_url), capture_output=True, text=True, timeout=240
+        )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert tree(out) == tree(single)
+    assert set(post_page_fetches(server).values()) == {1}
+    assert "workers: 1: exit 0" in result.stderr and "; 2: exit 0" in result.stderr
+
+
 def test_a_plain_run_and_a_distributed_run_exclude_each_other(tmp_path: Path, redis_url: str) -> None:
     from archiver.store import lock
     from archiver.store.statedir import STATE_FOLDER
@@ -273,3 +332,36 @@ def test_workers_without_any_redis_is_a_usage_error(tmp_path: Path, monkeypatch:
     result = run_archiver("crawl", "finews", "--output", str(tmp_path / "out"), "--workers", "2")
     assert result.returncode == 64, result.stderr
     assert "--workers needs a Redis" in result.stderr
+
+
+def test_requests_are_queued_as_scrapys_to_dict_makes_them() -> None:
+    from scrapy import FormRequest, Request, Spider
+    from scrapy.utils.request import request_from_dict
+
+    from archiver.distributed.scheduler import RunScheduler
+
+    class S(Spider):
+        name = "s"
+
+        def parse_post(self, response: object) -> None: ...
+
+        def failed(self, failure: object) -> None: ...
+
+    class Other:
+        def parse_post(self, response: object) -> None: ...
+
+    spider = S()
+    scheduler = RunScheduler.__new__(RunScheduler)
+    scheduler.spider, scheduler.method_names = spider, None
+    requests = [
+        Request("http://finews.withounder.com/"),
+        Request("http://finews.withounder.com/a.html", callback=spider.parse_post, errback=spider.failed,
+                meta={"k": [1]}, cb_kwargs={"x": 1}, priority=3, dont_filter=True, headers={"If-None-Match": "e"}),
+        FormRequest("http://finews.withounder.com/f", formdata={"a": "b"}, callback=spider.parse_post),
+    ]  # fmt: skip
+    for request in requests:
+        assert scheduler.request_dict(request) == request.to_dict(spider=spider)
+        again = request_from_dict(scheduler.request_dict(request), spider=spider)
+        assert again.to_dict(spider=spider) == request.to_dict(spider=spider)
+    with pytest.raises(ValueError, match="not an instance method"):
+        scheduler.request_dict(Request("http://x/", callback=Other().parse_post))
