@@ -53,6 +53,9 @@ ARCHIVER_REDIS_KEY = "archiver:%(spider)s"
 # The run ends when the shared queue has been empty and every worker idle for this many seconds
 # (a worker is marked busy in the step that gives it requests: no grace period is needed).
 ARCHIVER_REDIS_IDLE_TIMEOUT = 0.0
+# How many workers the run has, when one command starts them all (`archiver crawl --workers N` sets
+# it for its workers): the run does not end before all of them have joined. 0: not known.
+ARCHIVER_REDIS_WORKERS = 0
 
 # --- raw capture as WARC (archiver/capture/warc.py; `archiver rebuild --from-warc` replays it) ---
 # Every request and response as WARC records under <output>/warc/, and .archiver/captures.jsonl.

@@ -57,6 +57,11 @@ def idle_timeout(settings: BaseSettings) -> float:
     return value
 
 
+def expected_workers(settings: BaseSettings) -> int:
+    """``ARCHIVER_REDIS_WORKERS``: how many workers the run has, when one command starts them all (else 0)."""
+    return config.positive_int(settings, "ARCHIVER_REDIS_WORKERS", minimum=0)
+
+
 def run_keys(settings: BaseSettings | dict[str, Any], spider: str) -> dict[str, str]:
     """The Redis keys of a run of ``spider``: ``ARCHIVER_REDIS_KEY`` (``archiver:<spider>``) plus a suffix."""
     template = str(settings.get("ARCHIVER_REDIS_KEY") or "archiver:%(spider)s")
@@ -64,7 +69,7 @@ def run_keys(settings: BaseSettings | dict[str, Any], spider: str) -> dict[str, 
         base = template % {"spider": spider}
     except (KeyError, ValueError, TypeError):
         raise config.SettingError(f"ARCHIVER_REDIS_KEY={template!r}: only %(spider)s may be substituted") from None
-    names = ("requests", "dupefilter", "workers", "busy", "captures")
+    names = ("requests", "dupefilter", "workers", "busy", "captures", "joined")
     return {"base": base, **{name: f"{base}:{name}" for name in names}}
 
 
@@ -89,6 +94,7 @@ class RedisAddon:
         if settings.get("JOBDIR"):
             raise config.SettingError("JOBDIR and ARCHIVER_REDIS_URL: the Redis queue replaces JOBDIR; unset one")
         idle_timeout(settings)
+        expected_workers(settings)
         keys = run_keys(settings, "%(spider)s")
         _share_the_run_lock(settings)
         # "addon" priority: below the project's settings and the command line, above Scrapy's defaults.

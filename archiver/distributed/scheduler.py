@@ -41,7 +41,7 @@ from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
-from archiver.distributed.addon import idle_timeout, run_keys
+from archiver.distributed.addon import expected_workers, idle_timeout, run_keys
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -51,6 +51,7 @@ logger = logging.getLogger(__name__)
 POP_BATCH = 8  # requests a worker takes from the shared queue at once
 POLL_SECONDS = 0.25  # how often an idle worker looks at the shared queue and reports itself
 WORKER_TTL_MS = 15_000  # a worker not heard from for this long is dead (killed, machine gone)
+JOIN_GRACE_SECONDS = 10.0  # how long a finished run waits for workers it expected that never joined
 
 # Every script reads Redis's clock, so workers on machines whose clocks disagree still agree.
 _NOW = """
@@ -66,7 +67,8 @@ local function purge()
   end
 end
 """
-# KEYS: workers, busy, then the run's data keys. ARGV: worker id, ttl. Returns 1 for the run's first worker.
+# KEYS: workers, busy, then the run's data keys, the count of workers that joined last.
+# ARGV: worker id, ttl. Returns 1 for the run's first worker.
 JOIN = (
     _NOW
     + """
@@ -78,6 +80,7 @@ if redis.call('HLEN', KEYS[1]) == 0 then
 end
 redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[2]))
 redis.call('HSET', KEYS[2], ARGV[1], 1)
+redis.call('INCR', KEYS[#KEYS])
 return first
 """
 )
@@ -90,7 +93,8 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return 1
 """
 )
-# KEYS: workers, busy, queue. Returns 1 when the queue is empty and no live worker is busy.
+# KEYS: workers, busy, queue, joined. ARGV: workers expected (0: not known). Returns 0 while the
+# queue holds requests or a live worker is busy; else 1, or 2 when fewer workers joined than expected.
 QUIET = (
     _NOW
     + """
@@ -98,6 +102,7 @@ purge()
 if redis.call('ZCARD', KEYS[3]) > 0 then return 0 end
 local busy = redis.call('HVALS', KEYS[2])
 for i = 1, #busy do if busy[i] ~= '0' then return 0 end end
+if tonumber(redis.call('GET', KEYS[4]) or '0') < tonumber(ARGV[1]) then return 2 end
 return 1
 """
 )
@@ -126,6 +131,7 @@ class RunScheduler(RedisScheduler):
     worker: str = ""
     keys: dict[str, str]
     idle_timeout: float = 3.0
+    expected: int = 0  # workers this run is known to have (ARCHIVER_REDIS_WORKERS); 0: not known
     quiet_since: float | None = None
     loop: Any = None
     scripts: dict[str, Any]
@@ -143,6 +149,7 @@ class RunScheduler(RedisScheduler):
         instance.worker = worker_id()
         instance.keys = run_keys(settings, crawler.spidercls.name)
         instance.idle_timeout = idle_timeout(settings)
+        instance.expected = expected_workers(settings)
         instance.quiet_since = None
         instance.loop = None
         instance.seen = set()
@@ -158,7 +165,7 @@ class RunScheduler(RedisScheduler):
     # --- the run ------------------------------------------------------------------------------
     def _data_keys(self) -> list[str]:
         keys = self.keys
-        return [keys["requests"], keys["dupefilter"], keys["captures"]]
+        return [keys["requests"], keys["dupefilter"], keys["captures"], keys["joined"]]
 
     def open(self, spider: Any) -> None:
         keys = self.keys
@@ -219,14 +226,20 @@ class RunScheduler(RedisScheduler):
         """Keep an idle worker open until the queue is empty and every worker idle for the idle timeout."""
         self._beat(False)
         keys = self.keys
-        if not self.scripts["quiet"](keys=[keys["workers"], keys["busy"], keys["requests"]]):
+        quiet = self.scripts["quiet"](
+            keys=[keys["workers"], keys["busy"], keys["requests"], keys["joined"]], args=[self.expected]
+        )
+        if not quiet:
             self.quiet_since = None
             raise DontCloseSpider
         now = time.monotonic()
         if self.quiet_since is None:
             self.quiet_since = now
             logger.debug("distributed run: queue empty and all workers idle; ending in %.1f s", self.idle_timeout)
-        if now - self.quiet_since < self.idle_timeout:
+        # A worker of the run that has not joined yet would otherwise start the run again alone;
+        # one that never joins (it failed at start) holds the others for JOIN_GRACE_SECONDS only.
+        wait = self.idle_timeout if quiet == 1 else max(self.idle_timeout, JOIN_GRACE_SECONDS)
+        if now - self.quiet_since < wait:
             raise DontCloseSpider
         logger.info("distributed run: queue empty and all workers idle for %.1f s; closing", self.idle_timeout)
 

@@ -60,6 +60,10 @@ def merge_stats(per_worker: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 merged[key] = merged[key] if merged[key] != "finished" else value
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 continue
+            elif isinstance(merged[key], bool) or not isinstance(merged[key], int | float):
+                # A worker may have none where another has a number: Scrapy's per-minute rates are
+                # None for a crawl shorter than a second.
+                merged[key] = value
             elif key in _GAUGES or key.endswith("/max") or key.startswith("memusage/"):
                 merged[key] = max(merged[key], value)
             else:
@@ -80,6 +84,8 @@ def _worker_settings(overrides: dict[str, Any], index: int, count: int, folder: 
     settings.pop("ARCHIVER_REDIS_URL", None)  # passed in the environment: a password stays off command lines
     # The parent holds the archive's run lock for the whole run; each worker locks a private file.
     settings["ARCHIVER_LOCK_FILE"] = str(folder / f"worker-{index}.lock")
+    # The run does not end before every worker joined: a late one would start it over alone.
+    settings["ARCHIVER_REDIS_WORKERS"] = count
     settings.setdefault("LOG_FORMAT", f"%(asctime)s [worker {index}/{count}] [%(name)s] %(levelname)s: %(message)s")
     # N live progress lines cannot share one terminal: workers log their progress instead.
     if settings.get("ARCHIVER_PROGRESS", "auto") in ("auto", "tty"):

@@ -151,6 +151,10 @@ def test_stats_and_exit_codes_merge() -> None:
     )
     assert merged["downloader/response_count"] == 7 and merged["archiver/index/posts"] == 7
     assert merged["finish_reason"] == "shutdown"
+    # A worker shorter than a second has no per-minute rate (None); the others' count, in any order.
+    for rates in ([None, 60.0, 30.0], [60.0, None, 30.0], [None, None]):
+        merged = workers.merge_stats([{"items_per_minute": rate} for rate in rates])
+        assert merged["items_per_minute"] == (90.0 if len(rates) == 3 else None)
     assert workers.merge_codes([0, 0]) == 0
     assert workers.merge_codes([0, 2]) == 2
     assert workers.merge_codes([2, 1, 0]) == 1
@@ -167,7 +171,7 @@ def scripts(client: redis.Redis) -> dict[str, Any]:
 def test_first_worker_clears_leftovers_and_last_one_out_deletes_the_run(client: redis.Redis) -> None:
     keys = distributed.run_keys({"ARCHIVER_REDIS_KEY": "t:%(spider)s"}, "finews")
     run = scripts(client)
-    data = [keys["requests"], keys["dupefilter"], keys["captures"]]
+    data = [keys["requests"], keys["dupefilter"], keys["captures"], keys["joined"]]
     head = [keys["workers"], keys["busy"]]
     client.sadd(keys["dupefilter"], "left-by-a-killed-run")
     assert run["join"](keys=[*head, *data], args=["a", 15000]) == 1
@@ -176,12 +180,12 @@ def test_first_worker_clears_leftovers_and_last_one_out_deletes_the_run(client: 
     assert run["join"](keys=[*head, *data], args=["b", 15000]) == 0  # joins, clears nothing
     assert client.exists(keys["dupefilter"])
     # Busy workers or a queued request keep the run going.
-    assert run["quiet"](keys=[*head, keys["requests"]]) == 0
+    assert run["quiet"](keys=[*head, keys["requests"], keys["joined"]], args=[0]) == 0
     run["beat"](keys=head, args=["a", 15000, 0])
     run["beat"](keys=head, args=["b", 15000, 0])
-    assert run["quiet"](keys=[*head, keys["requests"]]) == 1
+    assert run["quiet"](keys=[*head, keys["requests"], keys["joined"]], args=[0]) == 1
     client.zadd(keys["requests"], {"r": 0})
-    assert run["quiet"](keys=[*head, keys["requests"]]) == 0
+    assert run["quiet"](keys=[*head, keys["requests"], keys["joined"]], args=[0]) == 0
     assert run["leave"](keys=[*head, *data], args=["a"]) == 0
     assert client.exists(keys["requests"])
     assert run["leave"](keys=[*head, *data], args=["b"]) == 1
@@ -193,36 +197,62 @@ def test_taking_the_last_requests_marks_the_worker_busy_in_the_same_step(client:
     # the run's last requests: the take that empties the queue marks its worker busy.
     keys = distributed.run_keys({"ARCHIVER_REDIS_KEY": "take:%(spider)s"}, "finews")
     run = scripts(client)
-    head, data = [keys["workers"], keys["busy"]], [keys["requests"], keys["dupefilter"], keys["captures"]]
-    quiet = [*head, keys["requests"]]
+    head, data = (
+        [keys["workers"], keys["busy"]],
+        [keys["requests"], keys["dupefilter"], keys["captures"], keys["joined"]],
+    )
+    quiet = [*head, keys["requests"], keys["joined"]]
     for worker in ("a", "b"):
         run["join"](keys=[*head, *data], args=[worker, 15000])
         run["beat"](keys=head, args=[worker, 15000, 0])
     client.zadd(keys["requests"], {"low": 5, "high": -10, "mid": 0})
     assert run["take"](keys=[keys["requests"], keys["busy"]], args=["a", 2]) == [b"high", b"mid"]
-    assert run["quiet"](keys=quiet) == 0  # one request left
+    assert run["quiet"](keys=quiet, args=[0]) == 0  # one request left
     assert run["take"](keys=[keys["requests"], keys["busy"]], args=["b", 8]) == [b"low"]
     run["beat"](keys=head, args=["a", 15000, 0])  # a is done with its two
     assert client.zcard(keys["requests"]) == 0
-    assert run["quiet"](keys=quiet) == 0  # b holds the last one
+    assert run["quiet"](keys=quiet, args=[0]) == 0  # b holds the last one
     assert run["take"](keys=[keys["requests"], keys["busy"]], args=["a", 8]) == []
     assert client.hget(keys["busy"], "a") == b"0"  # taking nothing does not mark a worker busy
     run["beat"](keys=head, args=["b", 15000, 0])
-    assert run["quiet"](keys=quiet) == 1
+    assert run["quiet"](keys=quiet, args=[0]) == 1
     for worker in ("a", "b"):
         run["leave"](keys=[*head, *data], args=[worker])
+
+
+def test_a_run_that_expects_n_workers_is_not_over_before_they_all_joined(client: redis.Redis) -> None:
+    keys = distributed.run_keys({"ARCHIVER_REDIS_KEY": "joined:%(spider)s"}, "finews")
+    run = scripts(client)
+    head, data = (
+        [keys["workers"], keys["busy"]],
+        [keys["requests"], keys["dupefilter"], keys["captures"], keys["joined"]],
+    )
+    quiet = [*head, keys["requests"], keys["joined"]]
+    run["join"](keys=[*head, *data], args=["a", 15000])
+    run["beat"](keys=head, args=["a", 15000, 0])
+    assert run["quiet"](keys=quiet, args=[2]) == 2  # b has not joined: the run may not end yet
+    assert run["quiet"](keys=quiet, args=[0]) == 1
+    run["join"](keys=[*head, *data], args=["b", 15000])
+    run["beat"](keys=head, args=["b", 15000, 0])
+    run["leave"](keys=[*head, *data], args=["b"])  # b came and went: it still joined
+    assert run["quiet"](keys=quiet, args=[2]) == 1
+    assert run["leave"](keys=[*head, *data], args=["a"]) == 1
+    assert not client.keys("joined:finews:*")
 
 
 def test_a_dead_worker_expires(client: redis.Redis) -> None:
     keys = distributed.run_keys({}, "finews")
     run = scripts(client)
-    head, data = [keys["workers"], keys["busy"]], [keys["requests"], keys["dupefilter"], keys["captures"]]
+    head, data = (
+        [keys["workers"], keys["busy"]],
+        [keys["requests"], keys["dupefilter"], keys["captures"], keys["joined"]],
+    )
     run["join"](keys=[*head, *data], args=["killed", 100])  # busy, and never heard of again
     run["join"](keys=[*head, *data], args=["alive", 15000])
     run["beat"](keys=head, args=["alive", 15000, 0])
-    assert run["quiet"](keys=[*head, keys["requests"]]) == 0
+    assert run["quiet"](keys=[*head, keys["requests"], keys["joined"]], args=[0]) == 0
     time.sleep(0.2)
-    assert run["quiet"](keys=[*head, keys["requests"]]) == 1
+    assert run["quiet"](keys=[*head, keys["requests"], keys["joined"]], args=[0]) == 1
     assert client.hkeys(keys["workers"]) == [b"alive"]
 
 
