@@ -35,7 +35,7 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("logging", r"^logging/|scrapy/logformatter|scrapy/utils/log\.py", ""),
     (
         "--workers: shared queue on Redis (scrapy-redis, redis-py)",
-        r"scrapy_redis/|^redis/|archiver/(redisrun|distributed)\.py",
+        r"scrapy_redis/|^redis/|archiver/distributed/|archiver/running/workers\.py",
         "",
     ),
     ("spider: listing pages (link extraction)", r"spiders/finews\.py", r"parse_listing|_classify|_site_url"),
@@ -44,10 +44,10 @@ RULES: tuple[tuple[str, str, str], ...] = (
     ("baseline: link extraction", r"scrapy/linkextractors|scrapy/spiders/crawl\.py", ""),
     ("parsel/lxml selectors (baseline)", r"parsel/|bench/baseline_spider\.py|lxml", ""),
     ("pipelines: validate + normalize", r"pipelines/(validate|normalize)\.py", ""),
-    ("pipelines: sanitize", r"pipelines/sanitize\.py|archiver/sanitize", ""),
+    ("pipelines: sanitize", r"pipelines/sanitize\.py|archiver/format/sanitize", ""),
     (
         "exporter: render + compare + atomic write",
-        r"pipelines/export\.py|archiver/(exporter|fsutil|post|index)\.py",
+        r"pipelines/export\.py|archiver/store/",
         "",
     ),
     (
@@ -163,7 +163,8 @@ def record(args: argparse.Namespace) -> int:
     if py_spy is None:
         print("py-spy is not installed: pip install -e '.[bench]'", file=sys.stderr)
         return 1
-    stem = RESULTS / f"profile-{args.tool}-{args.n}" if not args.out else args.out
+    workers = f"-workers{args.workers}" if args.workers and args.workers > 1 else ""
+    stem = RESULTS / f"profile-{args.tool}-{args.n}{workers}" if not args.out else args.out
     with tempfile.TemporaryDirectory(prefix="archiver-profile-", dir=args.workdir) as tmp, serve(root) as server:
         out, log, raw = Path(tmp) / "out", Path(tmp) / "crawl.log", Path(tmp) / "raw.txt"
         if args.tool == "archiver":

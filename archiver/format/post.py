@@ -73,8 +73,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-import yaml
-
 from archiver.format import dates
 from archiver.format.frontmatter import double_quoted, scalar, word_list
 from archiver.items import Article
@@ -196,6 +194,8 @@ def split_front_matter(text: str) -> tuple[dict[str, object], str]:
     match = _FRONT.match(text)
     if match is None:
         raise PostFormatError("no front matter at the start of the file")
+    import yaml  # here: a run that reads no post file (a cron re-run) is spared its import, 0.09 s
+
     try:
         data = yaml.safe_load(match.group(1) or "")
     except yaml.YAMLError as exc:

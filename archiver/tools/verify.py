@@ -33,8 +33,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import yaml
-
 from archiver.format import dates, sanitize
 from archiver.format.post import (
     _FRONT,
@@ -48,7 +46,6 @@ from archiver.format.post import (
 from archiver.format.slug import is_valid_slug, slugify
 from archiver.store.index import POST_FOLDERS
 
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RAW = re.compile(r"\{%-?\s*raw\s*-?%\}.*?\{%-?\s*endraw\s*-?%\}", re.S)
 _LIQUID_ESCAPE = re.compile(r"\{\{ '(?:\{\{|\{%)' \}\}")
 # An id-like token: letters and digits, at least six of them digits (`NW2022…`, `2021120822…`).
@@ -89,8 +86,11 @@ def _front_matter(text: str) -> tuple[dict[str, Any], str]:
     match = _FRONT.match(text)
     if match is None:
         raise PostFormatError("no front matter at the start of the file" if "---" in text[:200] else "no front matter")
+    import yaml  # here, not at the top: every archiver command imports this module to build its help
+
     try:
-        data = yaml.load(match.group(1) or "", Loader=_LOADER)  # a safe loader (C when available)
+        # A safe loader, in C when pyyaml has it.
+        data = yaml.load(match.group(1) or "", Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise PostFormatError(f"front matter is not valid YAML: {' '.join(str(exc).split())[:160]}") from None
     if not isinstance(data, dict):
