@@ -40,7 +40,6 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Headers, HtmlResponse, Response
 from scrapy.settings import BaseSettings
-from scrapy.settings import default_settings as scrapy_defaults
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet.defer import Deferred, DeferredSemaphore
@@ -49,6 +48,7 @@ from archiver import config
 from archiver.capture import cdx
 from archiver.capture.warc import META_DATE
 from archiver.crawl.state import shared
+from archiver.downloadhandlers.client import http_handler
 
 logger = logging.getLogger(__name__)
 
@@ -115,12 +115,21 @@ class WaybackAddon:
         delay, concurrency = politeness(settings, endpoint)
         handlers = dict(settings.getdict("DOWNLOAD_HANDLERS_BASE"))
         for scheme in ("http", "https"):
-            handlers[scheme] = "archiver.capture.wayback.WaybackDownloadHandler"
+            handlers[scheme] = WAYBACK_HANDLER
         slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
         slots.setdefault(SLOT_PREFIX + endpoint.host, {"delay": delay, "concurrency": concurrency, "jitter": 0})
         # "addon" priority: below the project's settings and the command line, above Scrapy's defaults.
         settings.set("DOWNLOAD_HANDLERS_BASE", handlers, priority="addon")
         settings.set("DOWNLOAD_SLOTS", slots, priority="addon")
+        # The replay handler is what keeps the live site from being asked: a DOWNLOAD_HANDLERS that
+        # names another for http(s) (Scrapy's own, say) would fetch the live pages instead.
+        effective = settings.getwithbase("DOWNLOAD_HANDLERS")
+        for scheme in ("http", "https"):
+            if effective.get(scheme) != WAYBACK_HANDLER:
+                raise config.SettingError(
+                    f"DOWNLOAD_HANDLERS names {effective.get(scheme)!r} for {scheme}: a Wayback run fetches every "
+                    "page through its replay handler; unset it (choose the client with ARCHIVER_HTTP_CLIENT)"
+                )
         logger.info(
             "reading from the %s endpoint %s (%s s apart, %d at a time); the live site is never asked",
             "Internet Archive" if endpoint.kind == cdx.IA else "pywb", endpoint.url, delay, concurrency,
@@ -274,15 +283,19 @@ class WaybackMiddleware:
         raise NotCaptured(f"no capture of {request.url} at {self.state.endpoint.url}")
 
 
+WAYBACK_HANDLER = "archiver.capture.wayback.WaybackDownloadHandler"
+
+
 class WaybackDownloadHandler:
     """The http(s) download handler of a Wayback run: the replay of a request's capture, under the original URL."""
 
-    lazy = False
+    # Built at the first request, inside the event loop, as the aiohttp client it wraps must be.
+    lazy = True
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        # Scrapy's own HTTP handler does the transfer; this one only chooses what is fetched.
-        self.inner = build_from_crawler(load_object(scrapy_defaults.DOWNLOAD_HANDLERS_BASE["http"]), crawler)
+        # The crawl's HTTP client does the transfer (ARCHIVER_HTTP_CLIENT); this one only chooses what is fetched.
+        self.inner = build_from_crawler(load_object(http_handler(crawler.settings)), crawler)
         self.endpoint = endpoint_of(crawler.settings)
         self._state: WaybackState | None = None
 

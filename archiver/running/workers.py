@@ -177,7 +177,7 @@ def preload(spider: str, overrides: dict[str, Any]) -> bool:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
     # The context factory first, from a shallow stack (archiver.running.runner says why).
     import scrapy.core.downloader.contextfactory
-    import scrapy.core.downloader.handlers.http11
+    import scrapy.core.downloader.handlers._aiohttp
     import scrapy.core.engine
     import scrapy.crawler  # noqa: F401
     from scrapy.spiderloader import SpiderLoader
