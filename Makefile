@@ -13,7 +13,7 @@ lint:
 	$(PY) -m mypy
 	$(dir $(PY))lint-imports
 
-# Full crawl + re-run + minimal Scrapy spider + sequential script, on loopback (nginx), N=3,000 and 10,000.
+# Full crawl (--workers 2) + re-run + one-process crawl + minimal Scrapy spider + sequential script, on loopback (nginx), N=3,000 and 10,000.
 bench:
 	$(PY) -m bench --n 3000 --n 10000 --repeat 2
 

@@ -32,13 +32,16 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 def _series(runs: list[dict[str, Any]]) -> dict[tuple[str, float, int | None], list[dict[str, Any]]]:
-    series: dict[tuple[str, float, int | None], list[dict[str, Any]]] = {}
-    for run in runs:
-        for tool in ("archiver", "baseline", "sequential"):
+    # One point per series and N, the newest: a one-process crawl is either an entry of its own
+    # (--workers 1) or the "single" run beside a --workers run.
+    latest: dict[tuple[str, float, int | None], dict[int, dict[str, Any]]] = {}
+    for run in sorted(runs, key=lambda r: str(r.get("date", ""))):
+        for tool in ("archiver", "single", "baseline", "sequential"):
             if tool in run["tools"] and run["tools"][tool].get("posts_per_s"):
-                key = (tool, run["delay"], run["workers"] if tool == "archiver" else None)
-                series.setdefault(key, []).append({"n": run["n"], **run["tools"][tool]})
-    return series
+                workers = None if tool == "single" else run["workers"] if tool == "archiver" else None
+                key = ("archiver" if tool == "single" else tool, run["delay"], workers)
+                latest.setdefault(key, {})[run["n"]] = {"n": run["n"], **run["tools"][tool]}
+    return {key: list(points.values()) for key, points in latest.items()}
 
 
 def draw(results: Path, png: Path) -> Path:

@@ -115,9 +115,9 @@ def run_workers(
             if proc.poll() is None:
                 proc.send_signal(signum)
 
-    fork = preload(spider, overrides)
     previous = signal.signal(signal.SIGTERM, forward)
     try:
+        fork = preload(spider, overrides)  # inside: a failing import still stops the redis-server
         env = {**os.environ, "ARCHIVER_REDIS_URL": url}
         for index in range(1, workers + 1):
             spec = {
