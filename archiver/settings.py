@@ -105,10 +105,14 @@ COOKIES_ENABLED = False
 # (about 50 ms of every run's start) even when it is disabled. A site that needs cookies sets
 # COOKIES_ENABLED and lists "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": 700 in
 # DOWNLOADER_MIDDLEWARES.
-# Two of Scrapy's are replaced, in their places, by subclasses that skip per-page work which cannot
-# change the outcome (archiver/downloadermiddlewares/metarefresh.py and httpproxy.py); disable them
-# by these names.
+# Three of Scrapy's are replaced, in their places, by subclasses: two skip per-page work which cannot
+# change the outcome (archiver/downloadermiddlewares/metarefresh.py and httpproxy.py), and the
+# redirect ones do not warn at every start that the Referer middleware is off (redirect.py).
+# Disable them by these names.
 _REPLACED_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": (
+        "archiver.downloadermiddlewares.redirect.RedirectMiddleware"
+    ),
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": (
         "archiver.downloadermiddlewares.metarefresh.MetaRefreshMiddleware"
     ),

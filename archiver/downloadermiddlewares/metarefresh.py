@@ -7,7 +7,8 @@ case, in a meta tag's attributes, and older versions decoded ``&#...;`` referenc
 whose first 4,096 characters hold neither "refresh" (ignoring case the way a regular expression
 does, which admits more than ``str.lower``) nor "&#" cannot refresh and is passed on after a
 2 µs search; every other page gets Scrapy's check, and its answer. Listed in
-``DOWNLOADER_MIDDLEWARES_BASE`` in place of Scrapy's.
+``DOWNLOADER_MIDDLEWARES_BASE`` in place of Scrapy's; like the redirect middleware
+(``redirect.py``), it does not warn at every start that the Referer middleware is off.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares import redirect
 from scrapy.http import HtmlResponse
+
+from archiver.downloadermiddlewares.redirect import WithoutReferer
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -32,7 +35,7 @@ def may_refresh(response: HtmlResponse) -> bool:
     return _MAY_REFRESH.search(response.text, 0, _HEAD_CHARS) is not None
 
 
-class MetaRefreshMiddleware(redirect.MetaRefreshMiddleware):
+class MetaRefreshMiddleware(WithoutReferer, redirect.MetaRefreshMiddleware):
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
