@@ -12,12 +12,15 @@ import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from archiver import settings as defaults
 from archiver.exceptions import ArchiveUnwritable, LockedError, SettingError, UsageError
 from archiver.store import lock, runlog
 from archiver.store.atomic import UNWRITABLE
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 
 class ExitCode(enum.IntEnum):
@@ -60,18 +63,25 @@ def run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any
             lock.release(key)
 
 
-def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any]) -> tuple[ExitCode, dict[str, Any]]:
+def crawl_settings(overrides: dict[str, Any]) -> Settings:
+    """The project's settings with the command line's ``overrides`` on top, as a crawl of this process gets them."""
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
     # Before anything deep: these modules call inspect.stack() when imported, whose cost grows with
     # the depth of the stack and the number of modules loaded (tens of ms from inside the engine).
     import scrapy.core.downloader.contextfactory  # noqa: F401
-    from scrapy.crawler import CrawlerProcess
     from scrapy.utils.project import get_project_settings
-    from twisted.python.failure import Failure
 
     settings = get_project_settings()
     for name, value in overrides.items():
         settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, Any]) -> tuple[ExitCode, dict[str, Any]]:
+    settings = crawl_settings(overrides)
+    from scrapy.crawler import CrawlerProcess
+    from twisted.python.failure import Failure
+
     process = CrawlerProcess(settings)
     try:
         crawler = process.create_crawler(spider)

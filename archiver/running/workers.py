@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from archiver.distributed.addon import redact
 from archiver.exceptions import UsageError
 from archiver.running.localredis import LocalRedis, die_with_parent
-from archiver.running.runner import ExitCode, run_crawl
+from archiver.running.runner import ExitCode, crawl_settings, run_crawl
 from archiver.store.runlog import SITE_CHANGED_KINDS, site_changes
 
 # Stats that are levels, not counts: the merged value is the largest, not the sum.
@@ -174,24 +174,20 @@ def preload(spider: str, overrides: dict[str, Any]) -> bool:
     """Import what the workers' crawls will import; True when forking them is safe (no reactor yet)."""
     if not hasattr(os, "fork"):
         return False
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "archiver.settings")
-    # The context factory first, from a shallow stack (archiver.running.runner says why).
-    import scrapy.core.downloader.contextfactory
-    import scrapy.core.downloader.handlers._aiohttp
+    settings = crawl_settings(overrides)
     import scrapy.core.engine
     import scrapy.crawler  # noqa: F401
     from scrapy.spiderloader import SpiderLoader
     from scrapy.utils.misc import load_object
-    from scrapy.utils.project import get_project_settings
 
     import archiver.distributed.scheduler  # noqa: F401  (redis-py and scrapy-redis)
+    from archiver.downloadhandlers.client import http_handler
 
-    settings = get_project_settings()
-    for name, value in overrides.items():
-        settings.set(name, value, priority="cmdline")
     # A name that does not load is left for the worker's crawl to report, as a plain run does.
     with contextlib.suppress(Exception):
         SpiderLoader.from_settings(settings).load(spider)
+    with contextlib.suppress(Exception):
+        load_object(http_handler(settings))  # the client ARCHIVER_HTTP_CLIENT names (an add-on installs it)
     for name in _COMPONENT_LISTS:
         for path in settings.getwithbase(name) if name in settings else ():
             if isinstance(path, str):
