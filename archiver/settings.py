@@ -13,6 +13,8 @@ from scrapy.settings import default_settings as _scrapy_defaults
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+# `scrapy crawl` exits with the archiver's codes (4: the site changed, 2: pages failed, ...), not always 0.
+COMMANDS_MODULE = "archiver.commands"
 
 # --- archiver ---------------------------------------------------------------
 # Root of the archive: `_posts/`, `old_post/`, `category/` and the `.archiver/` state folder.

@@ -26,8 +26,7 @@ class LockExtension:
         try:
             self.key = acquire(self.path)
         except LockedError as exc:
-            record_refused(crawler.settings.get, exc)
-            logger.error("%s", exc)
+            record_refused(crawler.settings.get, exc)  # said by the command that started the crawl
             raise
         logger.info("holding the run lock %s", self.path)
         crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)

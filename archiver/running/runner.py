@@ -109,15 +109,29 @@ def _run_crawl(spider: str, overrides: dict[str, Any], spider_args: dict[str, An
         if isinstance(error, SettingError):
             raise UsageError(str(error)) from None
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
+    return outcome(stats), stats
+
+
+def outcome(stats: dict[str, Any]) -> ExitCode:
+    """The exit code of a crawl that ran, from its stats (``archiver crawl`` and ``scrapy crawl`` alike)."""
     # archiver/archive_unwritable (archiver.crawl.unwritable.STAT): also set by a write failing at close.
     if stats.get("finish_reason") not in ("finished", None) or stats.get("archiver/archive_unwritable"):
-        return ExitCode.ERROR, stats
+        return ExitCode.ERROR
     # ERROR > SITE_CHANGED > PAGES_FAILED > OK: a changed site outlasts any retry.
     if runlog.site_changes(stats):
-        return ExitCode.SITE_CHANGED, stats
+        return ExitCode.SITE_CHANGED
     if stats.get("archiver/pages/failed", 0):
-        return ExitCode.PAGES_FAILED, stats
-    return ExitCode.OK, stats
+        return ExitCode.PAGES_FAILED
+    return ExitCode.OK
+
+
+def failure_code(error: BaseException) -> ExitCode:
+    """The exit code of a crawl that could not start because of ``error``."""
+    if isinstance(error, LockedError):
+        return ExitCode.LOCKED
+    if isinstance(error, UsageError | SettingError):
+        return ExitCode.USAGE
+    return ExitCode.ERROR
 
 
 def summary(stats: dict[str, Any]) -> str:

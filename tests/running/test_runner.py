@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.exceptions import LockedError
-from archiver.running.runner import ExitCode, setting_getter, summary, take_lock
+from archiver.exceptions import ArchiveUnwritable, LockedError, SettingError, UsageError
+from archiver.running.runner import ExitCode, failure_code, outcome, setting_getter, summary, take_lock
 from archiver.store import lock
 from archiver.store.runlog import read_runs
 from tests.crawlrun import REPO
@@ -105,3 +105,32 @@ def test_the_summary_line_counts_posts_and_pages() -> None:
         "posts: 3 new, 0 updated, 2 unchanged, 10 known (not fetched), 0 dropped; "
         "pages: 9 fetched, 8 not modified, 0 failed; 1.2 s"
     )
+
+
+FINISHED = {"finish_reason": "finished"}
+CHANGED = {"archiver/site/changed/post/no_title": 3}
+FAILED = {"archiver/pages/failed": 1}
+
+
+@pytest.mark.parametrize(
+    ("stats", "code"),
+    [
+        (FINISHED, ExitCode.OK),
+        ({**FINISHED, **FAILED}, ExitCode.PAGES_FAILED),
+        ({**FINISHED, **FAILED, **CHANGED}, ExitCode.SITE_CHANGED),
+        ({**FINISHED, **CHANGED, "archiver/archive_unwritable": "cannot write the archive"}, ExitCode.ERROR),
+        ({"finish_reason": "shutdown", **CHANGED}, ExitCode.ERROR),
+        ({**FINISHED, "archiver/site/changed/post/no_title": 0}, ExitCode.OK),
+    ],
+    ids=["ok", "failed", "changed-over-failed", "unwritable-over-changed", "interrupted", "zero-finding"],
+)
+def test_the_outcome_of_a_crawl_that_ran_the_most_serious_first(stats: dict[str, object], code: ExitCode) -> None:
+    assert outcome(stats) is code
+
+
+def test_the_outcome_of_a_crawl_that_could_not_start(tmp_path: Path) -> None:
+    assert failure_code(LockedError(tmp_path / "lock", "pid 1")) is ExitCode.LOCKED
+    assert failure_code(SettingError("ARCHIVER_X='y' is not a number")) is ExitCode.USAGE
+    assert failure_code(UsageError("no such file")) is ExitCode.USAGE
+    assert failure_code(ArchiveUnwritable(tmp_path, OSError(28, "No space left on device"))) is ExitCode.ERROR
+    assert failure_code(RuntimeError("anything else")) is ExitCode.ERROR

@@ -93,7 +93,7 @@ def test_crawl_exits_3_at_once_while_the_lock_is_held(tmp_path, site_server):
         assert archive_files(out) == {}
         rotated = run_archiver("rotate", "--keep-days", "3", "--output", str(out))
         assert rotated.returncode == ExitCode.LOCKED
-        # Plain `scrapy crawl` is held off by the lock extension (Scrapy's own exit code: 1).
+        # Plain `scrapy crawl` is held off by the lock extension, with the same exit code.
         scrapy = subprocess.run(
             [sys.executable, "-m", "scrapy", "crawl", "finews", "-s", f"ARCHIVER_OUTPUT_DIR={out}"],
             cwd=REPO,
@@ -102,7 +102,7 @@ def test_crawl_exits_3_at_once_while_the_lock_is_held(tmp_path, site_server):
             text=True,
             timeout=60,
         )
-        assert scrapy.returncode != 0
+        assert scrapy.returncode == ExitCode.LOCKED, scrapy.stderr[-3000:]
         assert "another run holds the lock" in scrapy.stderr
         assert server.count() == 0
     finally:
