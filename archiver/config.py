@@ -19,7 +19,7 @@ from archiver.store.statedir import state_path
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
-__all__ = ["SettingError", "debug_logged", "flag", "number", "output_dir", "positive_int", "state_dir"]
+__all__ = ["SettingError", "debug_logged", "enable", "flag", "number", "output_dir", "positive_int", "state_dir"]
 
 
 def output_dir(settings: BaseSettings) -> Path:
@@ -89,3 +89,16 @@ def debug_logged(settings: BaseSettings) -> bool:
     if isinstance(level, str):
         level = logging.getLevelName(level.strip().upper())
     return not isinstance(level, int) or level <= logging.DEBUG
+
+
+def enable(settings: BaseSettings, name: str, component: str, order: int) -> None:
+    """Add ``component`` (an import path) to the component dict ``name`` at ``order``, from an add-on.
+
+    For the optional components a run asks for by a setting: listed in the project's dicts, each
+    would be built by every run, and say at WARNING level why it is off (Scrapy logs the reason a
+    ``NotConfigured`` gives). A component the project or the command line names already, ``None``
+    included (turned off), is left as they set it.
+    """
+    components = dict(settings.getdict(name))
+    components.setdefault(component, order)
+    settings.set(name, components, priority=settings.getpriority(name) or "addon")

@@ -154,10 +154,8 @@ EXTENSIONS = {
     "archiver.crawl.archive.ArchiveAtStart": -960,
     "archiver.crawl.failures.FailureLog": -950,
     "archiver.crawl.incremental.IncrementalState": -940,
-    # With ARCHIVER_WAYBACK_URL: the endpoint, its captures and its pauses.
-    "archiver.capture.wayback.WaybackState": -930,
+    # ARCHIVER_WAYBACK_URL adds WaybackState (-930), JOBDIR adds JobDirGuard (-900): see ADDONS.
     "archiver.crawl.sitehealth.SiteHealth": -925,
-    "archiver.extensions.jobdir.JobDirGuard": -900,
     "archiver.extensions.runreport.RunReport": 600,
     "archiver.extensions.progress.Progress": 610,
     # Alerts (the [monitor] extra): starts spidermon only when SPIDERMON_ENABLED is set.
@@ -172,8 +170,7 @@ DOWNLOADER_MIDDLEWARES = {
     "archiver.capture.warc.WarcCaptureMiddleware": 950,
     # With ARCHIVER_REPLAY_DIR: answers from WARC records in place of the network.
     "archiver.capture.replay.ReplayMiddleware": 960,
-    # With ARCHIVER_WAYBACK_URL: each request to its capture's replay (before the WARC capture sees it).
-    "archiver.capture.wayback.WaybackMiddleware": 945,
+    # ARCHIVER_WAYBACK_URL adds WaybackMiddleware (945): see ADDONS.
 }
 # Switches scheduler and duplicate filter to scrapy-redis when ARCHIVER_REDIS_URL is set.
 ADDONS = {
@@ -182,8 +179,11 @@ ADDONS = {
     # USER_AGENT from ARCHIVER_CONTACT: "archiver/<version> (+mailto:...)".
     "archiver.extensions.useragent.UserAgentAddon": 0,
     "archiver.distributed.addon.RedisAddon": 0,
-    # With ARCHIVER_WAYBACK_URL: http(s) answered by the endpoint's replay, at its polite rate.
+    # With ARCHIVER_WAYBACK_URL: its three components, and http(s) answered by the endpoint's replay, at
+    # its polite rate (archiver.capture.wayback.COMPONENTS).
     "archiver.capture.wayback.WaybackAddon": 0,
+    # With JOBDIR: JobDirGuard, which trusts a kept queue only after a clean stop.
+    "archiver.extensions.jobdir.JobDirAddon": 0,
 }
 SPIDER_MIDDLEWARES = {
     # It looks for internal meta keys in every request a callback yields, for spiders that copy
@@ -194,8 +194,7 @@ SPIDER_MIDDLEWARES = {
     "archiver.spidermiddlewares.incremental.IncrementalSpiderMiddleware": 950,
     # With ARCHIVER_WARC_ENABLED: a request found on a captured page names that page's WARC record.
     "archiver.capture.warc.WarcLinkMiddleware": 960,
-    # With ARCHIVER_WAYBACK_URL: the start is the endpoint's CDX listing (closest to the spider).
-    "archiver.capture.discovery.WaybackDiscovery": 990,
+    # ARCHIVER_WAYBACK_URL adds WaybackDiscovery (990): see ADDONS.
 }
 
 # `scrapy check finews`: @follow reaches post and share pages from a listing, @unchanged fails on a

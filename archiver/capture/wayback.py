@@ -101,8 +101,20 @@ def retry_after(value: bytes | str | None, now: float | None = None) -> float | 
     return min(max(0.0, when.timestamp() - current), MAX_RETRY_AFTER)
 
 
+# What a Wayback run adds to the crawl, in the order of the other components (archiver/settings.py).
+COMPONENTS = (
+    # The endpoint, its captures and its pauses, shared by the two others (crawler.get_extension()).
+    ("EXTENSIONS", f"{__name__}.WaybackState", -930),
+    # Each request to its capture's replay, before the WARC capture (950) sees it.
+    ("DOWNLOADER_MIDDLEWARES", f"{__name__}.WaybackMiddleware", 945),
+    # The start is the endpoint's CDX listing (closest to the spider).
+    ("SPIDER_MIDDLEWARES", "archiver.capture.discovery.WaybackDiscovery", 990),
+)
+
+
 class WaybackAddon:
-    """In ``ADDONS``: with ``ARCHIVER_WAYBACK_URL``, http(s) goes through the replay handler, at the endpoint's rate."""
+    """In ``ADDONS``: with ``ARCHIVER_WAYBACK_URL``, the Wayback components are on and http(s) goes through
+    the replay handler, at the endpoint's rate."""
 
     def update_settings(self, settings: BaseSettings) -> None:
         endpoint = endpoint_of(settings)
@@ -112,6 +124,8 @@ class WaybackAddon:
             raise config.SettingError("ARCHIVER_WAYBACK_URL and ARCHIVER_REPLAY_DIR: a run reads from one; unset one")
         if settings.get("ARCHIVER_REDIS_URL"):
             raise config.SettingError("ARCHIVER_WAYBACK_URL and ARCHIVER_REDIS_URL: a Wayback run is one process")
+        for name, component, order in COMPONENTS:
+            config.enable(settings, name, component, order)
         delay, concurrency = politeness(settings, endpoint)
         handlers = dict(settings.getdict("DOWNLOAD_HANDLERS_BASE"))
         for scheme in ("http", "https"):

@@ -15,10 +15,21 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.settings import BaseSettings
 
+from archiver import config
 from archiver.store.atomic import atomic_write, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
+
+
+class JobDirAddon:
+    """In ``ADDONS``: with ``JOBDIR``, ``JobDirGuard`` is on (a run without one does not build it)."""
+
+    def update_settings(self, settings: BaseSettings) -> None:
+        if settings.get("JOBDIR"):
+            # First of the extensions after the crawl-wide state: before Scrapy's scheduler reads the queue.
+            config.enable(settings, "EXTENSIONS", f"{__name__}.JobDirGuard", -900)
 
 
 class JobDirGuard:

@@ -212,6 +212,29 @@ def test_web_archive_org_is_asked_once_a_second_one_at_a_time_by_default() -> No
     assert handlers["http"] == handlers["https"] == "archiver.capture.wayback.WaybackDownloadHandler"
 
 
+def test_the_wayback_components_are_built_only_for_a_wayback_run() -> None:
+    from scrapy.settings import Settings
+
+    from archiver import settings as project
+    from archiver.capture.wayback import WaybackAddon
+
+    def components(**cmdline: str) -> set[str]:
+        settings = Settings({k: getattr(project, k) for k in dir(project) if k.isupper()}, priority="project")
+        settings.setdict(cmdline, priority="cmdline")
+        WaybackAddon().update_settings(settings)
+        names = ("EXTENSIONS", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES")
+        return {str(path) for name in names for path, order in settings.getdict(name).items() if order is not None}
+
+    wayback = {
+        "archiver.capture.wayback.WaybackState",
+        "archiver.capture.wayback.WaybackMiddleware",
+        "archiver.capture.discovery.WaybackDiscovery",
+    }
+    # A live run does not build them (nor log at WARNING why each is off).
+    assert not components() & wayback
+    assert components(ARCHIVER_WAYBACK_URL="https://web.archive.org") >= wayback
+
+
 def test_a_stopped_backfill_resumes_from_its_jobdir(demo_site, live, tmp_path) -> None:
     import signal
     import subprocess

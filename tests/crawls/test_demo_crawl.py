@@ -20,6 +20,8 @@ def demo_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run_archiver("demo", "--output", str(out), "--log-level", "WARNING")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "30 new" in result.stdout
+    # A clean run says nothing at WARNING: no component that is off explains itself at that level.
+    assert " WARNING: " not in result.stderr, result.stderr[-3000:]
     return out
 
 

@@ -11,9 +11,12 @@ from pathlib import Path
 import pytest
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from archiver.extensions.jobdir import JobDirGuard
+from archiver.extensions.jobdir import JobDirAddon, JobDirGuard
+
+GUARD = "archiver.extensions.jobdir.JobDirGuard"
 
 
 def guard(jobdir: Path) -> tuple[JobDirGuard, object]:
@@ -29,8 +32,31 @@ def fill(jobdir: Path) -> None:
 
 
 def test_without_jobdir_it_is_off() -> None:
-    with pytest.raises(NotConfigured):
+    with pytest.raises(NotConfigured, match="set it"):
         JobDirGuard.from_crawler(get_crawler())
+
+
+PROGRESS = "archiver.extensions.progress.Progress"
+
+
+@pytest.mark.parametrize(
+    ("settings", "extensions"),
+    [
+        ({}, {PROGRESS: 610}),
+        ({"JOBDIR": "jobs"}, {PROGRESS: 610, GUARD: -900}),
+        ({"JOBDIR": "jobs", "EXTENSIONS": {GUARD: None}}, {GUARD: None}),  # turned off on the command line
+        ({"JOBDIR": "jobs", "EXTENSIONS": {GUARD: 5}}, {GUARD: 5}),
+    ],
+    ids=["no-jobdir", "jobdir", "turned-off", "moved"],
+)
+def test_the_addon_enables_it_only_for_a_run_with_a_jobdir(
+    settings: dict[str, object], extensions: dict[str, object]
+) -> None:
+    # A run without JOBDIR does not build it, so its reason to be off is not logged as a WARNING.
+    project = Settings({"EXTENSIONS": {PROGRESS: 610}})
+    project.setdict(settings, priority="cmdline")
+    JobDirAddon().update_settings(project)
+    assert project.getdict("EXTENSIONS") == extensions
 
 
 def test_a_running_job_is_marked_and_a_clean_stop_keeps_its_queue(tmp_path: Path) -> None:
