@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -31,6 +30,8 @@ from types import TracebackType
 from typing import Any
 
 import pytest
+
+from tests.processes import stop
 
 REPO = Path(__file__).resolve().parent.parent
 COLLECTION = "archive"
@@ -133,14 +134,8 @@ class PywbServer:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)  # reaches wayback through timeout(1), which forwards it
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        if proc is not None:
+            stop(proc)  # SIGTERM reaches wayback through timeout(1), which forwards it
 
     def __enter__(self) -> PywbServer:
         return self.start()

@@ -15,7 +15,6 @@ import datetime as dt
 import http.client
 import io
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -26,6 +25,7 @@ from types import TracebackType
 from urllib.parse import urlsplit
 
 from tests.conftest import REPO_ROOT
+from tests.processes import stop
 
 
 def pywb_bin() -> Path:
@@ -166,13 +166,7 @@ class Pywb:
         if self.process is None:
             return
         process, self.process = self.process, None
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)  # pywb ignores SIGINT; `timeout` passes SIGTERM on
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process)  # pywb ignores SIGINT; `timeout` passes SIGTERM on
 
     def __enter__(self) -> Pywb:
         return self.start()

@@ -30,6 +30,7 @@ import pytest
 from archiver.devserver.server import SiteServer
 from tests import sitechanges
 from tests.crawlrun import REPO, SITE_URL, archiver_env
+from tests.processes import stop
 
 pytest.importorskip("scrapyd", reason="needs Scrapyd (pip install -e '.[test]')")
 pytestmark = pytest.mark.slow
@@ -123,12 +124,7 @@ def scrapyd(site: SiteServer, tmp_path_factory: pytest.TempPathFactory) -> Itera
         deploy(home / "checkout", server.url)
         yield server
     finally:
-        daemon.terminate()
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            daemon.kill()
-            daemon.wait()
+        stop(daemon, timeout=30)
 
 
 def deploy(checkout: Path, url: str) -> None:
