@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
 from w3lib.url import canonicalize_url, safe_url_string
 
@@ -133,6 +134,7 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
             )
             return
         text = response.text
+        base = get_base_url(response)  # the page's <base href>, else its URL, as a browser resolves links
         want = wanted(getattr(self, "crawler", None))  # no crawler: parsing outside a crawl
         section = htmlsource.find(text, "section")
         start, stop = (section.start, section.stop) if section else (0, len(text))
@@ -145,11 +147,10 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
             # read without parsing the attributes (what a listing of thousands costs a re-run).
             plain = PLAIN_HREF_ATTR.fullmatch(tag.attrs_text)
             href = plain.group(1) if plain else tag.attrs().get("href")
-            target = self._classify(response.url, href) if href else None
+            target = self._classify(base, href) if href else None
             if target is None:
                 # A page of the site by a URL form this spider does not know: the site changed.
-                site_url = self._site_url(urljoin(response.url, href.strip())) if href else None
-                if site_url is not None and finews_site.is_page_path(urlsplit(site_url).path):
+                if href and self._unknown_site_page(base, href):
                     unknown += 1
                 continue
             if target.kind == "post":
@@ -183,24 +184,36 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
             return
         article, body_html = self.post_page(response.text, response.url)
         share_url = self.share_url(article.link)
-        findings = finews_site.check_post(
-            response.text,
-            post_id=article.post_id,
-            title=article.title,
-            time=article.date,
-            body=body_html or article.link or article.footer or "",
-            tags=article.tags,
-        ) + finews_site.check_share_link(article.link, share_url is not None)
+        base = get_base_url(response)
+        categories: list[scrapy.Request] = []
+        unknown = 0
+        for match in re.finditer(r"\]\(([^)\s]+)\)", article.footer or ""):
+            href = match.group(1)
+            if href.startswith("."):
+                continue  # the relative footers of early posts pointed nowhere on the real site
+            target = self._classify(base, href)
+            if target is None:
+                unknown += self._unknown_site_page(base, href)
+            elif target.kind == "listing" and target.path != "/":
+                # The home link is where every crawl starts: only category links are worth a request.
+                meta = {**self.listing_meta(target.path), **target.meta}
+                categories.append(scrapy.Request(target.url, callback=self.parse_listing, meta=meta))
+        tail = body_html[max(0, body_html.rfind("<p")) :]  # the last paragraph on, where the share link is
+        findings = (
+            finews_site.check_post(
+                response.text,
+                post_id=article.post_id,
+                title=article.title,
+                time=article.date,
+                body=body_html or article.link or article.footer or "",
+                tags=article.tags,
+            )
+            + finews_site.check_share_link(article.link, share_url is not None, tail)
+            + finews_site.check_footer_links(unknown)
+        )
         if not self.site_checked("post", response, findings):
             return
-        if article.footer:
-            for match in re.finditer(r"\]\(([^)\s]+)\)", article.footer):
-                target = self._classify(response.url, match.group(1))
-                # Relative footers of early posts pointed nowhere on the real site: only absolute ones lead on.
-                # The home link is where every crawl starts: only category links are worth a request.
-                if target and target.kind == "listing" and not match.group(1).startswith(".") and target.path != "/":
-                    meta = {**self.listing_meta(target.path), **target.meta}
-                    yield scrapy.Request(target.url, callback=self.parse_listing, meta=meta)
+        yield from categories
         if (
             share_url is not None
             and not PLAIN_SHARE_URL.fullmatch(share_url)
@@ -224,6 +237,11 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
             dont_filter=True,
             meta={"handle_httpstatus_list": [404, 410], **self.post_meta(response.url)},
         )
+
+    def _unknown_site_page(self, base: str, href: str) -> bool:
+        """Whether ``href`` (not classified) names a page of the site, by a URL form this spider does not know."""
+        site_url = self._site_url(urljoin(base, href.strip()))
+        return site_url is not None and finews_site.is_page_path(urlsplit(site_url).path)
 
     def article_from_post_page(self, text: str, url: str) -> Article:
         """The article of a post page alone, its body rebuilt from the rendered page."""
@@ -303,12 +321,19 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
         """
         # A share page gone (404, 410): the post page body, which the
         # exporter writes only when it renders differently from the archived file (never degrade).
-        exact = (
-            response.status == 200
-            and isinstance(response, TextResponse)
-            and self.apply_share_page(article, response.text)
-        )
-        if response.status == 200:
+        # So is one redirected to a page that is no share page (a "deleted" notice): the article
+        # is no longer where the post links it, and that page tells nothing about share pages.
+        redirected = response.request is not None and bool(response.meta.get("redirect_urls"))
+        gone = response.status != 200 or (redirected and self.share_url(response.url) is None)
+        if gone and response.status == 200:
+            self.logger.warning(
+                "share page redirected to %s, no share page: the article is gone, keeping the post page body: %s",
+                response.url, article.share_url,
+            )  # fmt: skip
+            if (crawler := getattr(self, "crawler", None)) is not None and crawler.stats is not None:
+                crawler.stats.inc_value("archiver/share/redirected_away")
+        exact = not gone and isinstance(response, TextResponse) and self.apply_share_page(article, response.text)
+        if not gone:
             text = response.text if isinstance(response, TextResponse) else None
             if not self.site_checked("share", response, finews_site.check_share(text, exact)):
                 return

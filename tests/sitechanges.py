@@ -155,6 +155,24 @@ def share_host_moved(root: Path) -> None:
             shutil.rmtree(root / old)
 
 
+def footer_category_moved(root: Path) -> None:
+    """The posts' footers link category pages as ``/category/<slug>/`` (served there too, and still at the old URLs)."""
+    for page in sorted((root / SITE_HOST / "category").glob("*.html")):
+        (page.parent / page.stem).mkdir()
+        shutil.copy2(page, page.parent / page.stem / "index.html")
+    pattern = re.compile(r'href="//finews\.withounder\.com/category/([^/"]+)\.html"')
+    _rewrite(post_pages(root), lambda s: pattern.sub(r'href="//finews.withounder.com/category/\1/"', s))
+
+
+def share_link_in_data_attribute(root: Path) -> None:
+    """The share link is rendered as a button: its URL in ``data-href``, the ``href`` a script's."""
+    pattern = re.compile(r'<p><a href="([^"]*NewsShare[^"]*)">[^<]*</a></p>')
+    _rewrite(
+        post_pages(root),
+        lambda s: pattern.sub(r'<p><a href="javascript:void(0)" class="share" data-href="\1">阅读原文</a></p>', s),
+    )
+
+
 @dataclass(frozen=True)
 class Change:
     apply: Callable[[Path], None]
@@ -209,6 +227,11 @@ CHANGES: dict[str, Change] = {
     ),
     # Only media posts link share pages (emnews posts link eastmoney articles): not every post page.
     "share_host_moved": Change(share_host_moved, _set("post/unknown_share_link"), _set("post/unknown_share_link")),
+    "share_link_in_data_attribute": Change(
+        share_link_in_data_attribute, _set("post/unknown_share_link"), _set("post/unknown_share_link")
+    ),
+    # The home page links posts only: category pages were reached through the posts' footers.
+    "footer_category_moved": Change(footer_category_moved, _set("post/unknown_links"), _set("post/unknown_links")),
 }
 
 

@@ -33,7 +33,7 @@ ARCHIVE_FOLDERS = ("_posts", "old_post", "category")
 # The changes the issue names are also made to the replica; every kind to the demo site (ours).
 ON_REPLICA = {
     "title_out_of_h1", "permalink_change", "anti_bot_wall", "share_container_renamed", "share_host_moved",
-    "time_format_changed", "tags_not_in_em",
+    "time_format_changed", "tags_not_in_em", "share_link_in_data_attribute", "footer_category_moved",
 }  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 from urllib.parse import urljoin
 
 import pytest
@@ -65,6 +66,64 @@ def test_listing_follows_posts_and_categories_on_the_site_only() -> None:
     ]
 
 
+def test_links_resolve_against_the_pages_base_href() -> None:
+    # As a browser does: relative links of a page with <base href> are relative to the base.
+    page = """<html><head><base href="http://finews.withounder.com/"></head><body><header></header><section>
+    <h2>X新闻</h2><ul><li><a href="x/2023/01/02/NW1.html">a</a></li><li><a href="category/x.html">c</a></li>
+    </ul></section></body></html>"""
+    requests = list(spider().parse_listing(response(f"{SITE}/category/y.html", page)))
+    assert [r.url for r in requests] == [f"{SITE}/x/2023/01/02/NW1.html", f"{SITE}/category/x.html"]
+
+
+@pytest.mark.parametrize(
+    ("footer", "finding"),
+    [
+        ('<a href="//finews.withounder.com/category/zhongguoyinxing/">返回中国银行新闻</a>', "unknown_links"),
+        ('<a href="/category/zhongguoyinxing">返回中国银行新闻</a>', "unknown_links"),
+        ('<a href="../zhongguoyinxing/">返回中国银行新闻</a>', None),  # early posts' relative form: known
+        ('<a href="//finews.withounder.com/category/zhongguoyinxing.html">返回中国银行新闻</a>', None),
+        ('<a href="http://other.example/category/x/">elsewhere</a>', None),  # not the site
+    ],
+)
+def test_a_footer_linking_the_site_by_an_unknown_form_is_a_change(footer: str, finding: str | None) -> None:
+    page = POST_PAGE.replace(
+        '<a href="//finews.withounder.com/category/zhongguoyinxing.html">返回中国银行新闻</a>', footer
+    )
+    found, out = post_findings(page)
+    assert found == ([finding] if finding else [])
+    assert bool(out) == (finding is None)  # nothing is taken from a changed page
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        '<p><a href="javascript:void(0)" class="share" data-href="{url}">阅读原文</a></p>',
+        '<p><a href="{url}">阅读原文</a></p>',
+        "<p><button onclick=\"location.href='{url}'\">阅读原文</button></p>",
+    ],
+)
+def test_a_share_link_rendered_another_way_is_a_change(tail: str) -> None:
+    url = "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW1"
+    page = POST_PAGE.replace(f'<p><a href="{url}">{url}</a></p>', tail.format(url=url))
+    assert page != POST_PAGE
+    assert post_findings(page) == (["unknown_share_link"], [])
+
+
+def post_findings(page: str) -> tuple[list[str], list[object]]:
+    """The findings the spider reports for a post page, and what it yields from it."""
+    found: list[str] = []
+
+    class Recording(FinewsSpider):
+        def site_checked(self, page_class: str, response: object, findings: list[Any]) -> bool:
+            found.extend(f.finding for f in findings)
+            return not findings
+
+    out = list(
+        Recording(start_url=f"{SITE}/").parse_post(response(f"{SITE}/zhongguoyinxing/2023/01/02/NW1.html", page))
+    )
+    return found, out
+
+
 def test_post_page_becomes_an_article_and_a_share_request() -> None:
     out = list(spider().parse_post(response(f"{SITE}/zhongguoyinxing/2023/01/02/NW1.html", POST_PAGE)))
     share = [r for r in out if isinstance(r, Request) and r.callback.__name__ == "parse_share"]
@@ -108,6 +167,22 @@ def test_missing_share_page_keeps_the_post_page_article() -> None:
     resp = HtmlResponse(url=url, status=404, body=b"<html>gone</html>", encoding="utf-8")
     assert list(spider().parse_share(resp, article)) == [article]
     assert article.body == "rebuilt"
+
+
+def test_a_share_page_redirected_to_no_share_page_is_gone() -> None:
+    # A deleted article's share link redirected to a notice: as a 404, the post page makes the post.
+    post = list(spider().parse_post(response(f"{SITE}/zhongguoyinxing/2023/01/02/NW1.html", POST_PAGE)))
+    share = next(r for r in post if isinstance(r, Request) and r.callback.__name__ == "parse_share")
+    notice = HtmlResponse(
+        url="http://finews.zning.xyz/html_News/deleted.html",
+        body="<html><body><p>该文章已删除</p></body></html>".encode(),
+        encoding="utf-8",
+        request=share.replace(url="http://finews.zning.xyz/html_News/deleted.html"),
+    )
+    notice.meta["redirect_urls"] = [share.url]
+    out = list(spider().parse_share(notice, **share.cb_kwargs))
+    assert len(out) == 1 and out[0].body_source == "page"
+    assert out[0].body == '<p>正文一。</p><p class="em_media">（文章来源：中国银行）</p>'
 
 
 def test_share_only_article_follows_the_site_rules() -> None:
