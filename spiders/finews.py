@@ -114,7 +114,10 @@ class FinewsSpider(SiteLinks, scrapy.Spider):
         crawler = getattr(self, "crawler", None)  # None: parsing outside a crawl
         if crawler is None:
             return not findings
-        return shared(crawler, SiteHealth).check(page_class, response, response.url, findings)
+        # A page reached by a redirect (a deleted post sent to the home page) is named by the URL asked for.
+        redirected = response.meta.get("redirect_urls") if response.request is not None else None
+        url = redirected[0] if redirected else response.url
+        return shared(crawler, SiteHealth).check(page_class, response, url, findings)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         """Home and category pages: follow every post and category link.
