@@ -107,9 +107,10 @@ COOKIES_ENABLED = False
 # (about 50 ms of every run's start) even when it is disabled. A site that needs cookies sets
 # COOKIES_ENABLED and lists "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": 700 in
 # DOWNLOADER_MIDDLEWARES.
-# Three of Scrapy's are replaced, in their places, by subclasses: two skip per-page work which cannot
-# change the outcome (archiver/downloadermiddlewares/metarefresh.py and httpproxy.py), and the
-# redirect ones do not warn at every start that the Referer middleware is off (redirect.py).
+# Three of Scrapy's are replaced, in their places, by subclasses: the redirect ones never lose a
+# page to the duplicate filter, fail loops, and do not warn at every start that the Referer
+# middleware is off (redirect.py; metarefresh.py also follows only a refresh of the head); two skip
+# per-page work which cannot change the outcome (metarefresh.py and httpproxy.py).
 # Disable them by these names.
 _REPLACED_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": (
@@ -164,6 +165,8 @@ EXTENSIONS = {
 DOWNLOADER_MIDDLEWARES = {
     # Just outside RetryMiddleware (550): page size, offsite redirects, retry backoff, failures for good.
     "archiver.downloadermiddlewares.pageguard.PageGuardMiddleware": 540,
+    # Decoded in the encoding the bytes are in, not the one a header or <meta> claims; undecodable: refused.
+    "archiver.downloadermiddlewares.encoding.EncodingMiddleware": 545,
     # Between HttpProxyMiddleware (750) and DownloaderStats (850): see archiver/downloadermiddlewares/incremental.py.
     "archiver.downloadermiddlewares.incremental.IncrementalMiddleware": 800,
     # Last before the network: records the request as sent and the response as received (still compressed).

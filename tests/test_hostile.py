@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import logging
 import re
 import shutil
 import subprocess
@@ -241,19 +240,6 @@ def guard() -> Iterator[tuple[PageGuardMiddleware, Any]]:
     crawler = get_crawler(FinewsSpider, {**defaults, "ARCHIVER_RETRY_BACKOFF": 0.0, "EXTENSIONS": {FailureLog: 0}})
     crawler.spider = FinewsSpider(start_url="http://finews.withounder.com/")
     yield PageGuardMiddleware.from_crawler(crawler), crawler
-
-
-def test_undecodable_bytes_become_replacement_characters_with_a_warning(
-    guard: tuple[PageGuardMiddleware, Any], caplog: pytest.LogCaptureFixture
-) -> None:
-    middleware, crawler = guard
-    raw = SHARE_HTML.format(meta='<meta charset="utf-8">', title="坏", body="前").encode() + b"\xff\xfe\x80"
-    response = share_response(raw)
-    with caplog.at_level(logging.WARNING):
-        assert middleware.process_response(response.request or Request(response.url), response) is response
-    assert response.text.count("\ufffd") == 3
-    assert crawler.stats.get_value("archiver/pages/decode_errors") == 1
-    assert "undecodable" in caplog.text
 
 
 # --- the page guard ------------------------------------------------------------------------------

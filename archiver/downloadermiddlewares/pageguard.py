@@ -5,25 +5,26 @@ each request's final outcome:
 
 - refuses a page larger than ``ARCHIVER_MAX_PAGE_BYTES`` (``download_maxsize`` of each request);
 - refuses a redirect that leaves the spider's ``allowed_domains`` (Scrapy's offsite filter lets
-  redirects of ``dont_filter`` requests through);
+  redirects of ``dont_filter`` requests through, and every redirect is one: ``redirect.py``);
 - never lets a truncated body through (``download_fail_on_dataloss``: Scrapy retries it instead);
 - waits before each retry, doubling from ``ARCHIVER_RETRY_BACKOFF`` up to
   ``ARCHIVER_RETRY_BACKOFF_MAX`` seconds, so a struggling server gets air;
-- warns about pages whose bytes did not all decode (they hold U+FFFD instead);
 - records each page that failed for good (5xx, timeouts, dropped connections, truncated bodies
   after the last retry; other 4xx answers) and each page it refused, in the crawl's
   ``archiver.crawl.failures.FailureLog``.
+
+The encoding a page is decoded in is ``archiver.downloadermiddlewares.encoding``'s concern. It runs at
+545, between this middleware and ``RetryMiddleware``, and refuses pages that decode in no candidate.
 """
 
 from __future__ import annotations
 
-import logging
 import random
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-from scrapy.http import Request, Response, TextResponse
+from scrapy.http import Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.url import url_is_from_any_domain
 from twisted.internet.defer import CancelledError
@@ -31,8 +32,6 @@ from twisted.internet.defer import CancelledError
 from archiver import config
 from archiver.crawl.failures import META_BACKOFF_DONE, FailureLog, reason_of
 from archiver.crawl.state import shared
-
-logger = logging.getLogger(__name__)
 
 
 def _handles_status(request: Request, status: int) -> bool:
@@ -94,8 +93,6 @@ class PageGuardMiddleware:
         status = response.status
         if status >= 400 and not _handles_status(request, status):
             self.failures.failed(request.url, f"http_{status}", "", request)
-        elif status == 200 and isinstance(response, TextResponse):
-            self._check_decoding(response)
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -106,21 +103,6 @@ class PageGuardMiddleware:
             self.failures.refused(request.url, "too_large", f"larger than {self.max_bytes} bytes")
             return
         self.failures.failed(request.url, reason_of(exception), str(exception)[:200], request)
-
-    def _check_decoding(self, response: TextResponse) -> None:
-        replaced = response.text.count("\ufffd")
-        if not replaced:
-            return
-        try:
-            genuine = response.body.count("\ufffd".encode(response.encoding))
-        except (LookupError, UnicodeError):
-            genuine = 0
-        if replaced > genuine:
-            self.stats.inc_value("archiver/pages/decode_errors")
-            logger.warning(
-                "%d undecodable byte sequences in %s (as %s) became U+FFFD", replaced - genuine, response.url,
-                response.encoding,
-            )  # fmt: skip
 
 
 async def _sleep(seconds: float) -> None:

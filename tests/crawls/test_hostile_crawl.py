@@ -7,12 +7,10 @@ showing Liquid literally (in excerpts too) and no script anywhere.
 
 from __future__ import annotations
 
-import http.server
 import importlib.util
 import json
 import re
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -26,6 +24,7 @@ from archiver.format import sanitize
 from archiver.format.post import parse_post
 from archiver.tools.verify import LAYOUTS
 from tests.crawlrun import crawl, run_archiver
+from tests.loopback import LoopbackServer, QuietHandler
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 
@@ -120,12 +119,12 @@ def test_every_case_is_a_valid_safe_post_or_a_clean_drop(case: Any, hostile_arch
             assert getattr(article, key) == value
 
 
-def test_sanitizing_is_counted_and_decoding_errors_warned(hostile_archive: dict[str, Any]) -> None:
+def test_sanitizing_is_counted_and_undecodable_pages_refused(hostile_archive: dict[str, Any]) -> None:
     log = hostile_archive["log"]
     assert "'archiver/sanitize/removed/tag/script':" in log
     assert "'archiver/sanitize/removed/url/javascript':" in log
-    assert "undecodable byte sequences" in log
-    assert "'archiver/pages/decode_errors': 1" in log
+    assert "page refused (undecodable)" in log
+    assert "'archiver/pages/refused/undecodable': 1" in log
 
 
 def test_the_archive_passes_verify(hostile_archive: dict[str, Any]) -> None:
@@ -171,7 +170,7 @@ def test_the_archive_builds_with_jekyll_and_shows_liquid_and_no_script(
 # --- redirects off the site and a charset in the HTTP header, from a small routing proxy ----------
 
 
-class RouteServer:
+class RouteServer(LoopbackServer):
     """A loopback HTTP proxy answering absolute URLs from a routing table (status, headers, body)."""
 
     def __init__(self, routes: dict[str, tuple[int, dict[str, str], bytes]]) -> None:
@@ -179,33 +178,12 @@ class RouteServer:
         self.requested: list[str] = []
         server = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 server.requested.append(self.path)
-                status, headers, body = server.routes.get(self.path, (404, {}, b"not found"))
-                self.send_response(status)
-                for name, value in {**headers, "Content-Length": str(len(body))}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                self.answer(*server.routes.get(self.path, (404, {}, b"not found")))
 
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> RouteServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    @property
-    def proxy_url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        super().__init__(Handler)
 
 
 @pytest.fixture
