@@ -15,7 +15,9 @@ home page; its share pages), never from counts of a corpus:
   categories as ``/category/<slug>.html`` or ``/<slug>/``: a link inside the ``<section>`` to a
   page of the site by any other form (``/posts/<id>/``, ``.../<id>/``) is a permalink change;
 - a post page has, inside ``<section>``, ``<small>`` with its time, ``<h1>`` with its title, the
-  rendered body and ``<small>tags: <em>…</em></small>``;
+  rendered body and ``<small>tags: <em>…</em></small>``; the body ends with the link to the
+  original article (a media post's share link, kramdown's rendering of ``<url>``) and the footer
+  the generator writes, which links the category page by a listing's link form;
 - a share page holds the article in ``#ContentBody`` (inside ``.newsContent``, with ``h1.title``).
 
 Each check returns the expectations a page fails (``archiver.crawl.sitehealth.Expectation``); the
