@@ -30,6 +30,7 @@ from scrapy.exceptions import (
     DownloadConnectionRefusedError,
     DownloadFailedError,
     DownloadTimeoutError,
+    IgnoreRequest,
     ResponseDataLossError,
 )
 from scrapy.http import Request
@@ -71,7 +72,20 @@ _REASONS: dict[type[BaseException], str] = {
     tx_error.DNSLookupError: "dns",
 }
 # Failures that say nothing about the page itself: trying again later may well succeed.
-_TRANSIENT = frozenset({"timeout", "truncated", "connection_lost"})
+_TRANSIENT = frozenset({"timeout", "truncated", "connection_lost", "bad_content_encoding"})
+
+
+class BrokenBody(IgnoreRequest):
+    """A body that arrived but is not the page: cut short where no length could tell
+    (``truncated``), or not what its ``Content-Encoding`` says (``bad_content_encoding``).
+
+    Raised once the page's retries are spent, after the failure is recorded; an errback sees it
+    as the transient failure it is.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,8 @@ class FailureLog:
 
 def reason_of(exception: BaseException) -> str:
     """The short reason a download exception is reported with."""
+    if isinstance(exception, BrokenBody):
+        return exception.reason
     if isinstance(exception, HttpError) and (response := getattr(exception, "response", None)) is not None:
         return f"http_{response.status}"
     for cls in type(exception).__mro__:

@@ -6,7 +6,11 @@ each request's final outcome:
 - refuses a page larger than ``ARCHIVER_MAX_PAGE_BYTES`` (``download_maxsize`` of each request);
 - refuses a redirect that leaves the spider's ``allowed_domains`` (Scrapy's offsite filter lets
   redirects of ``dont_filter`` requests through, and every redirect is one: ``redirect.py``);
-- never lets a truncated body through (``download_fail_on_dataloss``: Scrapy retries it instead);
+- never lets a truncated body through: ``download_fail_on_dataloss`` makes Scrapy retry a body
+  shorter than its ``Content-Length``; a body that only the connection's close ends (no
+  ``Content-Length``, not chunked) cannot be told whole by its length, so an HTML one must end
+  its document (``</html>``, as every page of a Jekyll layout and every share page does), or it
+  is retried and, after the last retry, fails as ``truncated``;
 - waits before each retry, doubling from ``ARCHIVER_RETRY_BACKOFF`` up to
   ``ARCHIVER_RETRY_BACKOFF_MAX`` seconds, so a struggling server gets air;
 - records each page that failed for good (5xx, timeouts, dropped connections, truncated bodies
@@ -14,23 +18,26 @@ each request's final outcome:
   ``archiver.crawl.failures.FailureLog``.
 
 The encoding a page is decoded in is ``archiver.downloadermiddlewares.encoding``'s concern. It runs at
-545, between this middleware and ``RetryMiddleware``, and refuses pages that decode in no candidate.
+535, inside this middleware (a body cut short is retried here before its bytes are judged), and
+refuses pages that decode in no candidate.
 """
 
 from __future__ import annotations
 
 import random
+import re
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.url import url_is_from_any_domain
 from twisted.internet.defer import CancelledError
 
 from archiver import config
-from archiver.crawl.failures import META_BACKOFF_DONE, FailureLog, reason_of
+from archiver.crawl.failures import META_BACKOFF_DONE, BrokenBody, FailureLog, reason_of
 from archiver.crawl.state import shared
 
 
@@ -89,10 +96,18 @@ class PageGuardMiddleware:
         return not domains or url_is_from_any_domain(url, domains)
 
     # --- outcomes -------------------------------------------------------------------------------
-    def process_response(self, request: Request, response: Response) -> Response:
+    def process_response(self, request: Request, response: Response) -> Request | Response:
         status = response.status
         if status >= 400 and not _handles_status(request, status):
             self.failures.failed(request.url, f"http_{status}", "", request)
+        elif status == 200 and cut_short(response):
+            spider = self.crawler.spider
+            retry = get_retry_request(request, spider=spider, reason="truncated") if spider else None
+            if retry is not None:
+                return retry
+            detail = f"{len(response.body)} bytes ended by the connection's close, before </html>"
+            self.failures.failed(request.url, "truncated", detail, request)
+            raise BrokenBody("truncated", f"truncated: {detail}: {request.url}")
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -103,6 +118,19 @@ class PageGuardMiddleware:
             self.failures.refused(request.url, "too_large", f"larger than {self.max_bytes} bytes")
             return
         self.failures.failed(request.url, reason_of(exception), str(exception)[:200], request)
+
+
+_DOCUMENT_END = re.compile(rb"</html\s*>\s*(?:<!--.*?-->\s*)*\Z", re.IGNORECASE | re.DOTALL)
+
+
+def cut_short(response: Response) -> bool:
+    """An HTML body that only the connection's close delimited, and that stops before its document ends."""
+    headers = response.headers
+    if not isinstance(response, HtmlResponse) or b"Content-Length" in headers:
+        return False
+    if b"chunked" in (headers.get(b"Transfer-Encoding") or b"").lower():
+        return False  # chunked framing ends with its own last chunk: a cut one fails as data loss
+    return _DOCUMENT_END.search(response.body[-4096:]) is None
 
 
 async def _sleep(seconds: float) -> None:

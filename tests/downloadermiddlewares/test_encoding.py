@@ -256,12 +256,13 @@ def failures_of(crawler: Any) -> list[Any]:
     return list(log.records)
 
 
-def test_the_project_runs_it_between_the_page_guard_and_retries() -> None:
+def test_the_project_runs_it_inside_the_page_guard() -> None:
     order = project_settings.DOWNLOADER_MIDDLEWARES["archiver.downloadermiddlewares.encoding.EncodingMiddleware"]
+    # Answers reach it after the page guard (540), which retries a body cut short before its bytes
+    # are judged, and so after the retries (550) and decompression (590): it reads the final bytes.
     assert (
-        project_settings.DOWNLOADER_MIDDLEWARES["archiver.downloadermiddlewares.pageguard.PageGuardMiddleware"] < order
+        order < project_settings.DOWNLOADER_MIDDLEWARES["archiver.downloadermiddlewares.pageguard.PageGuardMiddleware"]
     )
-    # Answers reach it after decompression (590) and after the retries (550): it reads the final bytes.
     base = project_settings.DOWNLOADER_MIDDLEWARES_BASE
     assert order < base["scrapy.downloadermiddlewares.retry.RetryMiddleware"]
-    assert order < base["scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"]
+    assert order < base["archiver.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"]
