@@ -61,7 +61,8 @@ def writing(path: Path) -> Iterator[None]:
 
 def _atomic_write(path: Path, data: bytes, *, fsync: bool) -> None:
     tmp = path.with_name(f".{path.name}.{_host()}-{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    # O_NOFOLLOW: a symlink left at the temporary name must not make a run write outside the archive.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

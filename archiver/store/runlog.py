@@ -43,7 +43,8 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
     """Append ``record`` as one JSON line, in one write."""
     line = json.dumps(record, ensure_ascii=False, sort_keys=True, default=str) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    # O_NOFOLLOW: a symlink put in the state folder must not make a run write outside the archive.
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
     try:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
