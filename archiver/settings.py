@@ -36,6 +36,9 @@ ARCHIVER_CONTACT = ""
 ARCHIVER_INCREMENTAL = True
 # Archived posts dated today or in the N days before are revalidated (the site edits posts that long).
 ARCHIVER_RECHECK_DAYS = 3
+# Hours a stored page answers for a 304 after it was last fetched in full; older, it is fetched in
+# full again: a server or cache that answers 304 wrongly hides a new post for this long at most.
+ARCHIVER_STORED_MAX_AGE_HOURS = 6.0
 # Backfill window: Beijing days YYYY-MM-DD (inclusive) and category slugs; empty means no limit.
 ARCHIVER_SINCE = ""
 ARCHIVER_UNTIL = ""
@@ -107,10 +110,11 @@ COOKIES_ENABLED = False
 # (about 50 ms of every run's start) even when it is disabled. A site that needs cookies sets
 # COOKIES_ENABLED and lists "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": 700 in
 # DOWNLOADER_MIDDLEWARES.
-# Three of Scrapy's are replaced, in their places, by subclasses: the redirect ones never lose a
+# Four of Scrapy's are replaced, in their places, by subclasses: the redirect ones never lose a
 # page to the duplicate filter, fail loops, and do not warn at every start that the Referer
 # middleware is off (redirect.py; metarefresh.py also follows only a refresh of the head); two skip
-# per-page work which cannot change the outcome (metarefresh.py and httpproxy.py).
+# per-page work which cannot change the outcome (metarefresh.py and httpproxy.py); a body that
+# does not decode as its Content-Encoding says fails the page (httpcompression.py).
 # Disable them by these names.
 _REPLACED_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": (
@@ -121,6 +125,9 @@ _REPLACED_MIDDLEWARES = {
     ),
     "scrapy.downloadermiddlewares.httpproxy.HttpProxyMiddleware": (
         "archiver.downloadermiddlewares.httpproxy.HttpProxyMiddleware"
+    ),
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": (
+        "archiver.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"
     ),
 }
 DOWNLOADER_MIDDLEWARES_BASE = {
@@ -166,7 +173,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Just outside RetryMiddleware (550): page size, offsite redirects, retry backoff, failures for good.
     "archiver.downloadermiddlewares.pageguard.PageGuardMiddleware": 540,
     # Decoded in the encoding the bytes are in, not the one a header or <meta> claims; undecodable: refused.
-    "archiver.downloadermiddlewares.encoding.EncodingMiddleware": 545,
+    # Inside the page guard: a body it finds cut short is retried before its bytes are judged.
+    "archiver.downloadermiddlewares.encoding.EncodingMiddleware": 535,
     # Between HttpProxyMiddleware (750) and DownloaderStats (850): see archiver/downloadermiddlewares/incremental.py.
     "archiver.downloadermiddlewares.incremental.IncrementalMiddleware": 800,
     # Last before the network: records the request as sent and the response as received (still compressed).
