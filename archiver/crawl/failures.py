@@ -41,6 +41,7 @@ from twisted.web._newclient import ResponseFailed, ResponseNeverReceived
 from archiver import config
 from archiver import signals as archiver_signals
 from archiver.crawl import unwritable
+from archiver.crawl.incremental import META_LISTING
 from archiver.exceptions import ArchiveUnwritable
 from archiver.store.atomic import atomic_write
 
@@ -167,8 +168,15 @@ class FailureLog:
         except OSError as exc:  # a full or read-only archive: one line, the run fails (exit 1)
             unwritable.stop(self.crawler, exc if isinstance(exc, ArchiveUnwritable) else ArchiveUnwritable(path, exc))
 
-    def refused(self, url: str, reason: str, detail: str = "") -> None:
-        if self.add(url, "refused", reason, detail):
+    def refused(self, url: str, reason: str, detail: str = "", request: Request | None = None) -> None:
+        """A page refused as hostile input: reported, the run still ``ok`` (the next run would refuse it again).
+
+        A listing is not: it is the crawl's way to the posts (refused, the home page leaves a run
+        with nothing archived), so a refused listing fails the run like a failed one (exit 2).
+        """
+        if request is not None and request.meta.get(META_LISTING):
+            self.failed(url, reason, detail, request)
+        elif self.add(url, "refused", reason, detail):
             logger.warning("page refused (%s): %s %s", reason, url, detail)
 
     def as_dicts(self) -> list[dict[str, str]]:

@@ -196,7 +196,7 @@ class EncodingMiddleware:
         best = choose_encoding(body, header, guess=chosen, known=chosen if clean else None)
         if best is None:
             tried = ", ".join(candidates(body, header, chosen))
-            self.failures.refused(request.url, REASON_UNDECODABLE, f"valid in none of: {tried}")
+            self.failures.refused(request.url, REASON_UNDECODABLE, f"valid in none of: {tried}", request)
             raise IgnoreRequest(f"undecodable: not valid in any of {tried}: {request.url}")
         if best == codec_name(chosen):
             return response

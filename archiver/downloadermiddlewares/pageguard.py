@@ -87,7 +87,8 @@ class PageGuardMiddleware:
     def _refuse_offsite_redirect(self, request: Request) -> bool:
         if not request.meta.get("redirect_urls") or self._on_site(request.url):
             return False
-        self.failures.refused(request.meta["redirect_urls"][0], "offsite_redirect", f"redirected to {request.url}")
+        first = request.meta["redirect_urls"][0]
+        self.failures.refused(first, "offsite_redirect", f"redirected to {request.url}", request.replace(url=first))
         return True
 
     def _on_site(self, url: str) -> bool:
@@ -115,7 +116,7 @@ class PageGuardMiddleware:
             return  # filtered on purpose (offsite, window, known post); refusals are recorded where raised
         # Scrapy cancels a download that outgrows `download_maxsize` (before or while receiving it).
         if isinstance(exception, (DownloadCancelledError, CancelledError)):
-            self.failures.refused(request.url, "too_large", f"larger than {self.max_bytes} bytes")
+            self.failures.refused(request.url, "too_large", f"larger than {self.max_bytes} bytes", request)
             return
         self.failures.failed(request.url, reason_of(exception), str(exception)[:200], request)
 

@@ -124,3 +124,12 @@ def test_a_rerun_over_a_good_archive_keeps_every_file(exact: Path, tmp_path: Pat
     assert failures(output) == [(url, reason)]
     assert archive_files(output) == archive_files(exact)
     assert {p: p.stat().st_mtime_ns for p in output.rglob("*.md")} == before
+
+
+def test_a_refused_listing_fails_the_run(tmp_path: Path) -> None:
+    # Hostile pages are refused and the run stays ok; a listing refused is the site unread.
+    output = tmp_path / "archive"
+    with SiteServer(DEMO_SITE, max_seconds=300) as server:
+        result = crawl(output, server.proxy_url, "-s", "ARCHIVER_MAX_PAGE_BYTES=1000")
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert failures(output) == [(HOME, "too_large")]
