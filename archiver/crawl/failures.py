@@ -191,6 +191,11 @@ class FailureLog:
 
 def reason_of(exception: BaseException) -> str:
     """The short reason a download exception is reported with."""
+    return known_reason(exception) or type(exception).__name__
+
+
+def known_reason(exception: BaseException) -> str | None:
+    """The reason of a failure the crawl expects of a network (a timeout, a truncated body, ...); None for others."""
     if isinstance(exception, BrokenBody):
         return exception.reason
     if isinstance(exception, HttpError) and (response := getattr(exception, "response", None)) is not None:
@@ -199,7 +204,7 @@ def reason_of(exception: BaseException) -> str:
         reason = _REASONS.get(cls)
         if reason is not None:
             return reason
-    return type(exception).__name__
+    return None
 
 
 def is_transient(exception: BaseException, retry_http_codes: frozenset[int] = frozenset()) -> bool:
