@@ -33,11 +33,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from archiver import config
 from archiver.distributed.addon import redact
 from archiver.exceptions import UsageError
 from archiver.running.localredis import LocalRedis, die_with_parent
 from archiver.running.runner import ExitCode, crawl_settings, run_crawl
-from archiver.store.runlog import SITE_CHANGED_KINDS, site_changes
+from archiver.store.runlog import SITE_CHANGED_KINDS, now_iso, record_lost_workers, site_changes
 
 # Stats that are levels, not counts: the merged value is the largest, not the sum.
 _GAUGES = {"archiver/index/posts", "archiver/index/seconds", "memusage/startup", "log_count/max"}
@@ -108,7 +109,7 @@ def run_workers(
         url = local.start()
     folder = Path(tempfile.mkdtemp(prefix="archiver-workers-"))
     procs: list[subprocess.Popen[bytes] | _Forked] = []
-    started = time.monotonic()
+    started, start = time.monotonic(), now_iso()
 
     def forward(signum: int, _frame: Any) -> None:
         for proc in procs:
@@ -151,6 +152,8 @@ def run_workers(
         shutil.rmtree(folder, ignore_errors=True)
         if local is not None:
             local.stop()
+    if lost := {i: code for i, (code, s) in enumerate(zip(codes, per_worker, strict=True), 1) if s is None}:
+        record_lost_workers(config.state_dir(crawl_settings(overrides)), start, lost)
     stats = merge_stats([s for s in per_worker if s])
     stats["elapsed_time_seconds"] = round(time.monotonic() - started, 3)
     stats["archiver/workers"] = workers
@@ -158,16 +161,17 @@ def run_workers(
     stats["archiver/workers/failed"] = sum(1 for code in codes if code not in (0, 2))
     for index, (code, worker_stats) in enumerate(zip(codes, per_worker, strict=True), 1):
         stats[f"archiver/workers/{index}/exit"] = code
-        stats[f"archiver/workers/{index}/pages"] = int(worker_stats.get("downloader/response_count", 0) or 0)
+        stats[f"archiver/workers/{index}/pages"] = int((worker_stats or {}).get("downloader/response_count", 0) or 0)
     return merge_codes(codes), stats
 
 
-def _read_stats(path: Path) -> dict[str, Any]:
+def _read_stats(path: Path) -> dict[str, Any] | None:
+    """A worker's stats; None when it died before writing them (its exit code says how)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}  # the worker died before writing its stats; its exit code says so
-    return data if isinstance(data, dict) else {}
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def preload(spider: str, overrides: dict[str, Any]) -> bool:

@@ -72,6 +72,24 @@ def record_locked(state: Path, error: Exception) -> None:
     append_line(state / RUNS_FILE, record)
 
 
+def record_lost_workers(state: Path, start: str, lost: dict[int, int]) -> None:
+    """A distributed run whose workers (index: exit code) died before their run reports: an error line.
+
+    A worker killed by a signal writes nothing, so without this the last line of ``runs.jsonl``
+    could be a surviving worker's ``ok`` and ``archiver status`` would say OK about a run that
+    left posts out.
+    """
+    which = ", ".join(f"worker {index} (exit {code})" for index, code in sorted(lost.items()))
+    record = {
+        "start": start,
+        "end": now_iso(),
+        "status": "error",
+        "pid": os.getpid(),
+        "error": f"{which} ended before its run report: the run did not finish; the next run completes it",
+    }
+    append_line(state / RUNS_FILE, record)
+
+
 def status_of(stats: dict[str, Any]) -> str:
     """``ok``, ``pages_failed``, ``site_changed`` or ``error``: the meaning of exit codes 0, 2, 4 and 1."""
     if stats.get("finish_reason") not in ("finished", None):

@@ -395,3 +395,37 @@ def test_requests_are_queued_as_scrapys_to_dict_makes_them() -> None:
         assert again.to_dict(spider=spider) == request.to_dict(spider=spider)
     with pytest.raises(ValueError, match="not an instance method"):
         scheduler.request_dict(Request("http://x/", callback=Other().parse_post))
+
+
+def test_a_worker_killed_midway_leaves_an_error_line_and_status_is_not_ok(tmp_path: Path, demo_site: Path) -> None:
+    # A worker killed by a signal writes no run report: the parent writes one for the run.
+    out = tmp_path / "out"
+    with SiteServer(demo_site, delay=0.3, max_seconds=300) as server:
+        command = [sys.executable, "-m", "archiver", "crawl", "finews", "--start-url", SITE_URL, "--output", str(out)]
+        main = subprocess.Popen(
+            [*command, "--workers", "2", "--concurrency", "1"],
+            cwd=REPO,
+            env=archiver_env(server.proxy_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while server.count() < 3 and time.monotonic() < deadline:  # both workers are crawling
+                time.sleep(0.1)
+            children = subprocess.run(
+                ["ps", "-o", "pid=,args=", "--ppid", str(main.pid)], capture_output=True, text=True, check=True
+            ).stdout.split("\n")
+            worker = next(int(line.split()[0]) for line in children if line.strip() and "redis-server" not in line)
+            subprocess.run(["kill", "-9", str(worker)], check=True)
+            _, stderr = main.communicate(timeout=240)
+        finally:
+            if main.poll() is None:
+                main.kill()
+                main.wait()
+    assert main.returncode == 1, stderr[-3000:]
+    last = json.loads((out / ".archiver" / "runs.jsonl").read_text().splitlines()[-1])
+    assert last["status"] == "error" and "(exit -9) ended before its run report" in last["error"], last
+    status = run_archiver("status", str(out))
+    assert status.returncode != 0, status.stdout
