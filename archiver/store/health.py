@@ -12,7 +12,8 @@ listing per folder.
 The verdict follows the monitoring-plugin convention (Nagios, Icinga): 0 OK, 1 WARNING,
 2 CRITICAL, 3 UNKNOWN, the worst of:
 
-- no archive folder, no runs.jsonl or no crawl run in it: UNKNOWN;
+- no archive folder, no runs.jsonl or no crawl run in it: UNKNOWN; so is a last line of
+  runs.jsonl that is not a whole record (a write cut short: the newest run is unknown);
 - the last crawl run's status: ``site_changed`` or ``error`` CRITICAL, ``pages_failed`` WARNING,
   any other status that is not ``ok`` WARNING; ``locked`` lines are attempts that did not run
   and never decide (a lock held for long shows as an old last run: ``max_age`` catches it);
@@ -40,7 +41,7 @@ from typing import Any
 
 from archiver.format import dates
 from archiver.store.index import POST_FOLDERS, iter_post_files
-from archiver.store.jsonlines import lines_newest_first
+from archiver.store.jsonlines import last_line_torn, lines_newest_first
 from archiver.store.runlog import RUNS_FILE
 from archiver.store.statedir import STATE_FOLDER
 
@@ -190,6 +191,10 @@ def check(
         health.flag(Level.UNKNOWN, f"no crawl run recorded in {runs}")
     else:
         _judge(health)
+    if runs.is_file() and last_line_torn(runs):
+        # The newest run's line is what a monitor must judge; cut short, it tells nothing, and the
+        # line before it (an older run's ok, say) must not speak for it.
+        health.flag(Level.UNKNOWN, f"the last line of {runs} is not a whole record: the newest run is unknown")
     return health
 
 

@@ -36,6 +36,16 @@ def lines_newest_first(path: Path) -> Iterator[dict[str, Any]]:
             yield record
 
 
+def last_line_torn(path: Path) -> bool:
+    """Whether the file's last line holds something that is no record (a write cut short, a damaged end)."""
+    with path.open("rb") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, end - _BLOCK))
+        tail = handle.read().rstrip(b"\n")
+    last = tail.rsplit(b"\n", 1)[-1]
+    return bool(last.strip()) and parse_line(last) is None
+
+
 def parse_line(line: bytes) -> dict[str, Any] | None:
     """One line's record; None for a blank line, one that does not parse, or one that is no object."""
     if not line.strip():

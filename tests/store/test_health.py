@@ -203,11 +203,21 @@ def test_only_locked_attempts_are_unknown(tmp_path: Path) -> None:
 def test_torn_and_garbage_lines_are_skipped(tmp_path: Path) -> None:
     write_post(tmp_path, NOW - HOUR, "P1")
     good = json.dumps(run_line(NOW - 5 * MIN, new=3))
-    write_runs(tmp_path, run_line(NOW - 30 * MIN), good[:40], "[1, 2]", "\x00\x00garbage", good, good[:-10])
+    write_runs(tmp_path, run_line(NOW - 30 * MIN), good[:40], "[1, 2]", "\x00\x00garbage", good)
     result = check(tmp_path, NOW)
     assert result.level is Level.OK
     assert result.last_run is not None and result.last_run["posts"]["new"] == 3
     assert result.runs_24h == {"ok": 2}
+
+
+def test_a_torn_last_line_makes_the_newest_run_unknown(tmp_path: Path) -> None:
+    # Its status is among the lost bytes: the run before it must not speak for it.
+    write_post(tmp_path, NOW - HOUR, "P1")
+    good = json.dumps(run_line(NOW - 5 * MIN, new=3))
+    write_runs(tmp_path, run_line(NOW - 30 * MIN), good, good[:-10])
+    result = check(tmp_path, NOW)
+    assert result.level is Level.UNKNOWN
+    assert result.last_run is not None and result.last_run["posts"]["new"] == 3
 
 
 def test_rotate_lines_are_not_crawl_runs(tmp_path: Path) -> None:

@@ -190,3 +190,20 @@ def test_status_of_a_demo_crawl(tmp_path: Path) -> None:
     quiet = run_archiver("status", str(out), "--max-quiet", "2d", "--json")
     assert quiet.returncode == 1
     assert json.loads(quiet.stdout)["reasons"][0].startswith("no new post for ")  # the demo's posts are old
+
+
+@pytest.mark.parametrize("newline", ["", "\n"])
+def test_a_torn_last_line_is_unknown_not_the_run_before_it(
+    archive: Path, capsys: pytest.CaptureFixture[str], newline: str
+) -> None:
+    # The newest run's line cut short (its status among the lost bytes): the ok before it must not speak for it.
+    runs = archive / ".archiver" / "runs.jsonl"
+    with runs.open("a", encoding="utf-8") as handle:
+        handle.write('{"end": "2026-12-02T03:00:00+00:00", "status": "site_cha' + newline)
+    code, out = status(capsys, str(archive))
+    assert code == 3
+    assert "is not a whole record: the newest run is unknown" in out
+    # The next run's line starts on its own line: the file is whole again at its end.
+    with runs.open("a", encoding="utf-8") as handle:
+        handle.write("\n" + json.dumps(json.loads(runs.read_text().splitlines()[1])) + "\n")
+    assert status(capsys, str(archive))[0] == 0
