@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +114,7 @@ class WarcIndex:
             end = 0
             with path.open("rb") as stream:
                 records = ArchiveIterator(stream)
-                for record in records:
+                for record in _whole(records, path):
                     kind = record.rec_type
                     if kind == "warcinfo":
                         index.infos.append(_fields(record))
@@ -186,15 +187,45 @@ class WarcIndex:
             stream.seek(entry.offset)
             record = next(iter(ArchiveIterator(stream)))
             headers = record.http_headers
-            body = record.raw_stream.read()
-        if entry.payload is not None:  # a revisit: its own status and headers, the body it refers to
+            body = _whole_block(record)
+        if entry.payload is not None and body is not None:  # a revisit: its own headers, the body it refers to
             path, offset = entry.payload
             with path.open("rb") as stream:
                 stream.seek(offset)
-                body = next(iter(ArchiveIterator(stream))).raw_stream.read()
+                body = _whole_block(next(iter(ArchiveIterator(stream))))
+        if body is None:
+            logger.warning(
+                "%s: the record of %s is cut short in the file (a killed writer?); not replayed", entry.path, url
+            )
+            return None
         # archiver.capture.warc renamed the header of the chunked framing Scrapy had already removed: give it back.
         pairs = [(_ORIGINAL.get(name.lower(), name), value) for name, value in headers.headers]
         return entry.status, headers.protocol or "HTTP/1.1", pairs, body
+
+
+def _whole_block(record: Any) -> bytes | None:
+    """A record's payload, or None when the file ends before the block its Content-Length announces."""
+    stream = record.raw_stream
+    chunks = []
+    while chunk := stream.read():
+        chunks.append(chunk)
+    # warcio reads a block through a reader limited to its length: what is left of the limit was never there.
+    return None if getattr(stream, "limit", 0) > 0 else b"".join(chunks)
+
+
+def _whole(records: Iterable[Any], path: Path) -> Iterator[Any]:
+    """The records of one file up to the first that cannot be read (cut inside its headers, say)."""
+    iterator = iter(records)
+    while True:
+        try:
+            record = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:  # whatever warcio raises on a damaged record: the file ends there
+            logger.warning("%s: a record that cannot be read (%s: %s); the file is read up to it", path,
+                           type(exc).__name__, exc)  # fmt: skip
+            return
+        yield record
 
 
 class ReplayMiddleware:

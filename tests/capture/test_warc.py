@@ -175,6 +175,30 @@ def test_a_torn_last_record_is_skipped(tmp_path: Path) -> None:
     assert warcio_check(path).returncode == 0
 
 
+@pytest.mark.parametrize("cut", [600, 20_000], ids=["inside-a-body", "inside-headers"])
+def test_a_record_torn_anywhere_is_never_replayed_as_whole(tmp_path: Path, cut: int) -> None:
+    # Cut where the last whole record before it is followed by a torn one: inside a response's
+    # body (warcio reads it to the file's end, short), or inside a record's headers (warcio raises).
+    middleware = capture_middleware(tmp_path)
+    urls = [f"http://example.test/{i}.html" for i in range(40)]
+    for url in urls:
+        request = Request(url)
+        middleware.process_request(request)
+        body = (f"<html><body>{url}".encode() + bytes(range(256)) * 8) + b"</body></html>"
+        middleware.process_response(request, HtmlResponse(url, body=body, request=request))
+    middleware.spider_closed()
+    (path,) = warc_files(tmp_path / "warc")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - cut])
+    index = WarcIndex.scan(tmp_path / "warc")  # never raises
+    replayed = {url: index.load(url) for url in urls}
+    whole = [url for url, found in replayed.items() if found is not None]
+    assert whole == urls[: len(whole)] and 0 < len(whole) < len(urls)
+    for url in whole:
+        body = (replayed[url] or (0, "", [], b""))[3]
+        assert body.endswith(b"</body></html>"), url
+
+
 # --- crawls ---------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory: pytest.TempPathFactory, demo_site: Path) -> dict[str, Path]:
