@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import http.server
 import threading
+import urllib.parse
+from pathlib import Path
 from typing import Any, Self
+
+from archiver.devserver.routing import resolve_file, url_to_relpath
 
 
 class QuietHandler(http.server.BaseHTTPRequestHandler):
@@ -17,6 +21,17 @@ class QuietHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args: Any) -> None:
         return
+
+    def site_file(self, root: Path) -> bytes | None:
+        """The bytes of the file a proxy request names in ``root`` (laid out as ``archiver.devserver``
+        serves it, a folder per host); None, after answering 404, when there is none."""
+        url = urllib.parse.urlsplit(self.path)
+        rel = url_to_relpath(url.path or "/", url.query)
+        target = resolve_file(root.resolve(), (url.hostname or "").lower(), rel) if rel else None
+        if target is None or not target.is_file():
+            self.answer(404, {"Content-Type": "text/html"}, b"not found")
+            return None
+        return target.read_bytes()
 
     def answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
         self.send_response(status)

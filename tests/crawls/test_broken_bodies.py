@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from archiver.devserver.routing import resolve_file, url_to_relpath
 from archiver.devserver.server import SiteServer
 from tests.crawlrun import crawl
 from tests.incsite import archive_files
@@ -42,13 +40,8 @@ class BreakingProxy(LoopbackServer):
         class Handler(QuietHandler):
             def do_GET(self) -> None:
                 proxy.requested.append(self.path)
-                url = urllib.parse.urlsplit(self.path)
-                rel = url_to_relpath(url.path or "/", url.query)
-                target = resolve_file(DEMO_SITE.resolve(), (url.hostname or "").lower(), rel) if rel else None
-                if target is None or not target.is_file():
-                    self.answer(404, {"Content-Type": "text/html"}, b"not found")
+                if (body := self.site_file(DEMO_SITE)) is None:
                     return
-                body = target.read_bytes()
                 if self.path != broken:
                     self.answer(200, {"Content-Type": "text/html"}, body)
                 elif how == "cut":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from archiver.devserver.routing import resolve_file, url_to_relpath
 from archiver.devserver.server import SiteServer
 from tests.crawlrun import crawl
 from tests.incsite import archive_files, snapshot
@@ -74,13 +72,8 @@ class CharsetProxy(LoopbackServer):
         class Handler(QuietHandler):
             def do_GET(self) -> None:
                 proxy.requested.append(self.path)
-                url = urllib.parse.urlsplit(self.path)
-                rel = url_to_relpath(url.path or "/", url.query)
-                target = resolve_file(proxy.root, (url.hostname or "").lower(), rel) if rel else None
-                if target is None or not target.is_file():
-                    self.answer(404, {"Content-Type": "text/html"}, b"not found")
-                else:
-                    self.answer(200, {"Content-Type": proxy.content_type}, target.read_bytes())
+                if (body := self.site_file(proxy.root)) is not None:
+                    self.answer(200, {"Content-Type": proxy.content_type}, body)
 
         super().__init__(Handler, MAX_SECONDS)
 

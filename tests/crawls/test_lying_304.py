@@ -8,12 +8,10 @@ fetched in full; older, it is fetched in full again, and the new post on it is f
 from __future__ import annotations
 
 import time
-import urllib.parse
 from pathlib import Path
 
 import pytest
 
-from archiver.devserver.routing import resolve_file, url_to_relpath
 from tests.crawlrun import crawl
 from tests.incsite import archive_files, build, dated_articles
 from tests.loopback import LoopbackServer, QuietHandler
@@ -33,14 +31,10 @@ class Lying304(LoopbackServer):
                 if self.headers.get("If-None-Match") or self.headers.get("If-Modified-Since"):
                     self.answer(304, {"ETag": '"same"'}, b"")
                     return
-                url = urllib.parse.urlsplit(self.path)
-                rel = url_to_relpath(url.path or "/", url.query)
-                target = resolve_file(site.resolve(), (url.hostname or "").lower(), rel) if rel else None
-                if target is None or not target.is_file():
-                    self.answer(404, {"Content-Type": "text/html"}, b"not found")
+                if (body := self.site_file(site)) is None:
                     return
                 server.full += 1
-                self.answer(200, {"Content-Type": "text/html", "ETag": '"same"'}, target.read_bytes())
+                self.answer(200, {"Content-Type": "text/html", "ETag": '"same"'}, body)
 
         super().__init__(Handler)
 
