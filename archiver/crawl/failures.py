@@ -25,6 +25,7 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
@@ -167,6 +168,16 @@ class FailureLog:
                 path.unlink(missing_ok=True)
         except OSError as exc:  # a full or read-only archive: one line, the run fails (exit 1)
             unwritable.stop(self.crawler, exc if isinstance(exc, ArchiveUnwritable) else ArchiveUnwritable(path, exc))
+
+    def broken_body(self, request: Request, reason: str, detail: str) -> Request:
+        """A body that arrived but is not the page (``BrokenBody``): the request again while it has
+        retries left (Scrapy's ``RETRY_TIMES``); then the page fails for good and ``BrokenBody`` is raised."""
+        spider = self.crawler.spider
+        retry = get_retry_request(request, spider=spider, reason=reason) if spider is not None else None
+        if retry is not None:
+            return retry
+        self.failed(request.url, reason, detail, request)
+        raise BrokenBody(reason, f"{reason}: {detail}: {request.url}")
 
     def refused(self, url: str, reason: str, detail: str = "", request: Request | None = None) -> None:
         """A page refused as hostile input: reported, the run still ``ok`` (the next run would refuse it again).

@@ -15,10 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scrapy.downloadermiddlewares import httpcompression
-from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
 
-from archiver.crawl.failures import BrokenBody, FailureLog
+from archiver.crawl.failures import FailureLog
 from archiver.crawl.state import shared
 
 if TYPE_CHECKING:
@@ -43,13 +42,8 @@ class HttpCompressionMiddleware(httpcompression.HttpCompressionMiddleware):
         except IgnoreRequest:
             raise  # larger than DOWNLOAD_MAXSIZE once decompressed: Scrapy's refusal, as it is
         except Exception as exc:  # whatever a decompressor raises on bytes that are not its format
-            crawler = self.crawler
-            if crawler is None:  # built without a crawler (Scrapy's deprecated way): Scrapy's behaviour
+            if self.crawler is None:  # built without a crawler (Scrapy's deprecated way): Scrapy's behaviour
                 raise
-            retry = get_retry_request(request, spider=crawler.spider, reason=REASON) if crawler.spider else None
-            if retry is not None:
-                return retry
             encoding = b",".join(response.headers.getlist("Content-Encoding")).decode("latin-1")
             detail = f"not {encoding}: {type(exc).__name__}: {exc}"[:200]
-            shared(crawler, FailureLog).failed(request.url, REASON, detail, request)
-            raise BrokenBody(REASON, f"{REASON}: {detail}: {request.url}") from exc
+            return shared(self.crawler, FailureLog).broken_body(request, REASON, detail)

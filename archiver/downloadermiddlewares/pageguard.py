@@ -29,7 +29,6 @@ import re
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -37,7 +36,7 @@ from scrapy.utils.url import url_is_from_any_domain
 from twisted.internet.defer import CancelledError
 
 from archiver import config
-from archiver.crawl.failures import META_BACKOFF_DONE, BrokenBody, FailureLog, reason_of
+from archiver.crawl.failures import META_BACKOFF_DONE, FailureLog, reason_of
 from archiver.crawl.state import shared
 
 
@@ -102,13 +101,8 @@ class PageGuardMiddleware:
         if status >= 400 and not _handles_status(request, status):
             self.failures.failed(request.url, f"http_{status}", "", request)
         elif status == 200 and cut_short(response):
-            spider = self.crawler.spider
-            retry = get_retry_request(request, spider=spider, reason="truncated") if spider else None
-            if retry is not None:
-                return retry
             detail = f"{len(response.body)} bytes ended by the connection's close, before </html>"
-            self.failures.failed(request.url, "truncated", detail, request)
-            raise BrokenBody("truncated", f"truncated: {detail}: {request.url}")
+            return self.failures.broken_body(request, "truncated", detail)
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
