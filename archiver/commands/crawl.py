@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING
 
 from scrapy.commands import crawl
 from twisted.internet.defer import Deferred
-from twisted.python.failure import Failure
 
 from archiver.exceptions import ArchiveUnwritable, LockedError, SettingError, UsageError
-from archiver.running.runner import ExitCode, failure_code, outcome, summary
+from archiver.running.runner import ExitCode, error_of, failure_code, outcome, summary
 
 if TYPE_CHECKING:
     import argparse
@@ -47,14 +46,10 @@ class Command(crawl.Command):
             self.exitcode = int(ExitCode.USAGE)
             return
         errors: list[BaseException] = []
-
-        def keep(reason: Failure) -> None:
-            errors.append(reason.value if reason.value is not None else RuntimeError(reason.getErrorMessage()))
-
         # CrawlerProcess gives a Deferred, AsyncCrawlerProcess (the asyncio reactor) a Task.
         started = self.crawler_process.crawl(crawler, **opts.spargs)
         if isinstance(started, Deferred):
-            started.addErrback(keep)
+            started.addErrback(lambda reason: errors.append(error_of(reason)))
         self.crawler_process.start()
         if isinstance(started, asyncio.Task) and started.done() and not started.cancelled():
             # Retrieved here, asyncio does not print it again at exit.
