@@ -33,11 +33,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from archiver import config
 from archiver.distributed.addon import redact
 from archiver.exceptions import UsageError
 from archiver.running.localredis import LocalRedis, die_with_parent
-from archiver.running.runner import ExitCode, crawl_settings, run_crawl
+from archiver.running.runner import ExitCode, crawl_settings, run_crawl, setting_getter
+from archiver.store.lock import state_folder
 from archiver.store.runlog import SITE_CHANGED_KINDS, now_iso, record_lost_workers, site_changes
 
 # Stats that are levels, not counts: the merged value is the largest, not the sum.
@@ -153,7 +153,7 @@ def run_workers(
         if local is not None:
             local.stop()
     if lost := {i: code for i, (code, s) in enumerate(zip(codes, per_worker, strict=True), 1) if s is None}:
-        record_lost_workers(config.state_dir(crawl_settings(overrides)), start, lost)
+        record_lost_workers(state_folder(setting_getter(overrides)), start, lost)
     stats = merge_stats([s for s in per_worker if s])
     stats["elapsed_time_seconds"] = round(time.monotonic() - started, 3)
     stats["archiver/workers"] = workers
