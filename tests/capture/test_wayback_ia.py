@@ -10,9 +10,7 @@ captures that are redirects, errors and revisits, none of which may be chosen.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +22,7 @@ from archiver.devserver.server import SiteServer
 from archiver.store.runlog import read_runs
 from tests.capture.waybackfixtures import site_files
 from tests.crawlrun import crawl, run_archiver
+from tests.loopback import LoopbackServer, QuietHandler
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +33,7 @@ REDIRECT_ONLY = "http://finews.withounder.com/liuzhouwanbao/2023/03/03/NW2099010
 ERROR_ONLY = "http://finews.withounder.com/liuzhouwanbao/2023/03/03/NW209901010000000002.html"
 
 
-class IAStub:
+class IAStub(LoopbackServer):
     """The Internet Archive's CDX and ``id_`` replay on 127.0.0.1, from a site folder; stops after ``max_seconds``."""
 
     def __init__(self, site: Path, *, page_rows: int = 7, throttle: int = 0, retry_after: str = "1",
@@ -48,28 +47,17 @@ class IAStub:
         self.rows = self._rows()
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 status, headers, body = stub.answer(self.path)
                 stub.log.append((time.monotonic(), status, self.path))
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.answer(status, headers, body)
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.timer = threading.Timer(max_seconds, self.server.shutdown)
+        super().__init__(Handler, max_seconds)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.proxy_url
 
     def _rows(self) -> list[list[str]]:
         rows = []
@@ -116,16 +104,6 @@ class IAStub:
 
     def replays(self) -> list[str]:
         return [path for _, status, path in self.log if path.startswith("/web/")]
-
-    def __enter__(self) -> IAStub:
-        self.thread.start()
-        self.timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.timer.cancel()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def tree(root: Path) -> dict[str, bytes]:
