@@ -77,17 +77,19 @@ _REASONS: dict[type[BaseException], str] = {
 _TRANSIENT = frozenset({"timeout", "truncated", "connection_lost", "bad_content_encoding"})
 
 
-class BrokenBody(IgnoreRequest):
-    """A body that arrived but is not the page: cut short where no length could tell
-    (``truncated``), or not what its ``Content-Encoding`` says (``bad_content_encoding``).
-
-    Raised once the page's retries are spent, after the failure is recorded; an errback sees it
-    as the transient failure it is.
-    """
+class PageFailed(IgnoreRequest):
+    """A page a downloader middleware failed for good, raised once the failure is recorded (so the
+    page guard does not record it twice); ``reason`` is its reason in the run report."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class BrokenBody(PageFailed):
+    """A body that arrived but is not the page: cut short where no length could tell
+    (``truncated``), or not what its ``Content-Encoding`` says (``bad_content_encoding``).
+    An errback sees it as the transient failure it is."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def reason_of(exception: BaseException) -> str:
 
 def known_reason(exception: BaseException) -> str | None:
     """The reason of a failure the crawl expects of a network (a timeout, a truncated body, ...); None for others."""
-    if isinstance(exception, BrokenBody):
+    if isinstance(exception, PageFailed):
         return exception.reason
     if isinstance(exception, HttpError) and (response := getattr(exception, "response", None)) is not None:
         return f"http_{response.status}"

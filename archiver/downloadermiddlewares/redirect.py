@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from scrapy.downloadermiddlewares import redirect
 from scrapy.exceptions import IgnoreRequest
 
-from archiver.crawl.failures import FailureLog
+from archiver.crawl.failures import FailureLog, PageFailed
 from archiver.crawl.state import shared
 
 if TYPE_CHECKING:
@@ -47,12 +47,8 @@ REDIRECT_LOOP = "redirect_loop"
 TOO_MANY_REDIRECTS = "too_many_redirects"
 
 
-class RedirectFailed(IgnoreRequest):
+class RedirectFailed(PageFailed):
     """A redirect chain that cannot end on a page: a loop, or more redirects than allowed."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def without_fragment(url: str) -> str:
