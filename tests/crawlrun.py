@@ -19,12 +19,23 @@ def archiver_env(proxy: str | None) -> dict[str, str]:
     return env
 
 
+# ``archiver ARGS``, then the names of the modules the process imported, one a line, into a file.
+LISTING_MODULES = (
+    "import sys\nfrom archiver.cli import main\nlisting = sys.argv.pop(1)\ntry:\n    code = main()\nfinally:\n"
+    "    open(listing, 'w').write('\\n'.join(sorted(sys.modules)))\nsys.exit(code)"
+)
+
+
 def run_archiver(
-    *args: str, proxy: str | None = None, timeout: float = 120, cwd: Path = REPO
+    *args: str, proxy: str | None = None, timeout: float = 120, cwd: Path = REPO, modules: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m archiver ARGS`` with ``http_proxy`` set to ``proxy``; output captured."""
+    """``python -m archiver ARGS`` with ``http_proxy`` set to ``proxy``; output captured.
+
+    With ``modules``, the process writes the names of the modules it imported there at the end.
+    """
+    command = ["-m", "archiver"] if modules is None else ["-c", LISTING_MODULES, str(modules)]
     return subprocess.run(
-        [sys.executable, "-m", "archiver", *args],
+        [sys.executable, *command, *args],
         cwd=cwd,
         env=archiver_env(proxy),
         capture_output=True,

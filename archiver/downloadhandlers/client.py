@@ -4,6 +4,14 @@
 Scrapy's own default, its Twisted HTTP/1.1 handler. The add-on names the choice for http and
 https in ``DOWNLOAD_HANDLERS_BASE`` at the add-on priority, so that the Wayback add-on, which
 runs after it, can put its replay handler in front (and fetch through the same client).
+
+Scrapy's default ``RETRY_EXCEPTIONS`` names the Twisted handler's ``TunnelError`` (an https
+proxy that refused the tunnel), and the retry middleware imports every name it lists: the
+Twisted handler's module, its TLS context factory and ``inspect.stack()`` calls, 40-50 ms of
+every run, a tenth of a cron re-run. When no handler of the run is Twisted's, no request can
+fail that way (aiohttp's tunnel failures are Scrapy's ``DownloadFailedError``, which is retried),
+and the add-on drops that name at its priority: a ``RETRY_EXCEPTIONS`` of the project or the
+command line stays as it is.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ CLIENTS = {
     "aiohttp": "archiver.downloadhandlers.lazyaiohttp.AiohttpDownloadHandler",
     "twisted": "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler",
 }
+TWISTED_HANDLER_MODULE = "scrapy.core.downloader.handlers.http11"
 
 
 def http_handler(settings: BaseSettings) -> str:
@@ -40,3 +49,20 @@ class HttpClientAddon:
         handlers = dict(settings.getdict("DOWNLOAD_HANDLERS_BASE"))
         handlers["http"] = handlers["https"] = path
         settings.set("DOWNLOAD_HANDLERS_BASE", handlers, priority="addon")
+        effective = settings.getwithbase("DOWNLOAD_HANDLERS")
+        if all(effective.get(scheme) == CLIENTS["aiohttp"] for scheme in ("http", "https")):
+            kept = [name for name in settings.getlist("RETRY_EXCEPTIONS") if not of_twisted_handler(name)]
+            settings.set("RETRY_EXCEPTIONS", kept, priority="addon")
+
+
+def of_twisted_handler(obj: object) -> bool:
+    """Whether an import path or a class (a handler, a ``RETRY_EXCEPTIONS`` entry) is of Twisted's handler."""
+    path = obj if isinstance(obj, str) else f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+    return path.startswith(TWISTED_HANDLER_MODULE + ".")
+
+
+def uses_twisted(settings: BaseSettings) -> bool:
+    """Whether a run of these settings may fetch through Twisted's handler (before the add-ons have run)."""
+    chosen = CLIENTS.get(str(settings.get("ARCHIVER_HTTP_CLIENT") or "").strip().lower())
+    named = settings.getdict("DOWNLOAD_HANDLERS")
+    return any(of_twisted_handler(handler) for handler in (chosen, named.get("http"), named.get("https")) if handler)

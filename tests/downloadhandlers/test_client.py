@@ -12,7 +12,7 @@ from archiver.capture.wayback import WAYBACK_HANDLER, WaybackAddon
 from archiver.devserver.server import SiteServer
 from archiver.downloadhandlers.client import CLIENTS, HttpClientAddon, http_handler
 from archiver.exceptions import SettingError
-from tests.crawlrun import crawl
+from tests.crawlrun import SITE_URL, crawl, run_archiver
 
 
 def project(**cmdline: object) -> Settings:
@@ -73,3 +73,50 @@ def test_both_clients_archive_the_same_bytes(tmp_path: Path, demo_site: Path) ->
             assert "experimental" not in result.stderr
             runs[client] = tree(out)
     assert runs["aiohttp"] == runs["twisted"] and len(runs["aiohttp"]) >= 30
+
+
+TWISTED_ONLY = "scrapy.core.downloader.handlers.http11.TunnelError"
+
+
+def test_with_aiohttp_alone_the_twisted_handlers_exception_is_not_listed_for_retries() -> None:
+    settings = project()
+    default = settings.getlist("RETRY_EXCEPTIONS")
+    HttpClientAddon().update_settings(settings)
+    kept = settings.getlist("RETRY_EXCEPTIONS")
+    assert TWISTED_ONLY in default and TWISTED_ONLY not in kept
+    assert kept == [name for name in default if name != TWISTED_ONLY]  # the rest, in order, OSError included
+
+
+@pytest.mark.parametrize(
+    "cmdline",
+    [
+        {"ARCHIVER_HTTP_CLIENT": "twisted"},
+        {"DOWNLOAD_HANDLERS": {"https": CLIENTS["twisted"]}},
+        {"RETRY_EXCEPTIONS": [TWISTED_ONLY, "builtins.OSError"]},  # the user's list stays as written
+    ],
+    ids=["twisted-client", "twisted-for-https", "user-list"],
+)
+def test_the_twisted_handlers_exception_stays_listed_when_it_can_be_raised_or_the_user_listed_it(
+    cmdline: dict[str, object],
+) -> None:
+    settings = project(**cmdline)
+    HttpClientAddon().update_settings(settings)
+    assert TWISTED_ONLY in settings.getlist("RETRY_EXCEPTIONS")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_crawl_imports_twisteds_handler_and_tls_factory_only_when_it_fetches_through_it(
+    tmp_path: Path, demo_site: Path, client: str
+) -> None:
+    # Importing them (for a name in RETRY_EXCEPTIONS) cost 40-50 ms of every run, a tenth of a re-run.
+    listing = tmp_path / "modules"
+    with SiteServer(demo_site, max_seconds=120) as server:
+        result = run_archiver(
+            "crawl", "finews", "--start-url", SITE_URL, "--output", str(tmp_path / "out"),
+            "-s", f"ARCHIVER_HTTP_CLIENT={client}", proxy=server.proxy_url, modules=listing,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    modules = set(listing.read_text().split())
+    assert "scrapy.core.engine" in modules
+    twisted = {"scrapy.core.downloader.handlers.http11", "scrapy.core.downloader.contextfactory"}
+    assert modules & twisted == (twisted if client == "twisted" else set())
