@@ -3,10 +3,13 @@
 ``archiver crawl finews --output DIR`` runs the same crawl as
 ``scrapy crawl finews -s ARCHIVER_OUTPUT_DIR=DIR`` from the project root,
 then prints a short summary built from the crawl's stats. Exit codes are
-documented in ``archiver.running.runner.ExitCode`` and the README.
+documented in ``archiver.running.exitcodes`` and the README.
 
 One module per subcommand (``add_parser`` and ``run``), as Scrapy's ``commands/`` has;
-``options`` holds what they share.
+``options`` holds what they share. A subcommand module imports what its command runs (Scrapy,
+for the crawls) in its ``run``: building the parser, ``--help`` and ``archiver status`` (a
+monitoring check, every minute) do not pay a Scrapy import, and a crawl imports Scrapy with the
+garbage collector paused for the start-up (``archiver.running.startup``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from archiver.cli import crawl, demo, rebuild, rotate, status, verify
 from archiver.cli import wacz as wacz_command
 from archiver.cli.options import Parser
 from archiver.exceptions import ArchiveUnwritable, LockedError, UsageError
-from archiver.running.runner import ExitCode
+from archiver.running.exitcodes import ExitCode
 
 SUBCOMMANDS = (crawl, demo, rotate, verify, rebuild, status, wacz_command)
 

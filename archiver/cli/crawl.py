@@ -8,7 +8,8 @@ from typing import Any
 
 from archiver.cli import extras
 from archiver.cli.options import add_crawl_options, add_scale_options, crawl_settings, spider_arguments
-from archiver.running.runner import ExitCode, run_crawl, setting_getter, summary, take_lock
+from archiver.running import startup
+from archiver.running.exitcodes import ExitCode
 from archiver.store import lock
 
 DESCRIPTION = """\
@@ -46,6 +47,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    with startup.collector_paused():  # Scrapy's import, a crawl's start-up
+        from archiver.running.runner import run_crawl, setting_getter, summary
+
     extras.check_settings(setting_getter(crawl_settings(args)), workers=args.workers)
     spider_args = spider_arguments(args, args.start_url)
     if args.workers:
@@ -61,6 +65,7 @@ def run(args: argparse.Namespace) -> ExitCode:
 def run_workers(args: argparse.Namespace, spider_args: dict[str, Any]) -> tuple[ExitCode, dict[str, Any]]:
     """``--workers N``: N worker processes on one Redis queue; this process holds the run lock for them all."""
     from archiver.running import workers  # only for --workers: it starts processes and a redis-server
+    from archiver.running.runner import take_lock
 
     overrides = crawl_settings(args)
     key = take_lock(overrides)

@@ -10,9 +10,9 @@ from typing import Any
 
 from archiver.cli import extras
 from archiver.cli.options import add_crawl_options, crawl_settings, spider_arguments
-from archiver.devserver.server import SiteServer
 from archiver.exceptions import UsageError
-from archiver.running.runner import ExitCode, run_crawl, setting_getter, summary
+from archiver.running import startup
+from archiver.running.exitcodes import ExitCode
 
 # The demo site is package data of the spiders (written by demo/generate.py in a clone): named by
 # its data path only, so it is found in a wheel, a non-editable install or a clone alike.
@@ -58,6 +58,11 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from archiver.devserver.server import SiteServer
+
+    with startup.collector_paused():  # Scrapy's import, a crawl's start-up
+        from archiver.running.runner import run_crawl, setting_getter, summary
+
     extras.check_settings(setting_getter(crawl_settings(args)))
     site = Path(args.site) if args.site else default_site()
     if site is None:

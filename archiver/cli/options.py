@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from archiver.exceptions import UsageError
-from archiver.running.runner import ExitCode
+from archiver.running.exitcodes import ExitCode
 
 
 class Parser(argparse.ArgumentParser):

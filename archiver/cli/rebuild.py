@@ -10,7 +10,8 @@ from typing import Any
 from archiver.cli import extras
 from archiver.cli.options import add_log_and_setting_options
 from archiver.exceptions import UsageError
-from archiver.running.runner import ExitCode, run_crawl, summary
+from archiver.running import startup
+from archiver.running.exitcodes import ExitCode
 
 DESCRIPTION = """\
 Rebuild the posts from a WARC capture alone, offline: every request of the
@@ -44,6 +45,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> ExitCode:
     """Replay a WARC capture through the spider and pipelines into ``--output``; no network is used."""
     from archiver.capture import replay  # imports warcio's readers only when they are used
+
+    with startup.collector_paused():  # Scrapy's import, a crawl's start-up
+        from archiver.running.runner import run_crawl, summary
 
     extras.require_extra("warc", "rebuild")
     warc_dir = Path(args.from_warc)

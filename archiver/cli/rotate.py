@@ -9,8 +9,7 @@ from typing import Any
 
 from archiver.cli.options import zero_or_more
 from archiver.exceptions import UsageError
-from archiver.running.runner import ExitCode, setting_getter
-from archiver.tools.rotate import rotate_archive
+from archiver.running.exitcodes import ExitCode
 
 DESCRIPTION = """\
 The site's own practice: posts older than N days move from _posts/ to old_post/.
@@ -38,6 +37,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> ExitCode:
+    from archiver.running.runner import setting_getter
+    from archiver.tools.rotate import rotate_archive
+
     root = Path(args.output or setting_getter({})("ARCHIVER_OUTPUT_DIR") or "output")
     if not root.is_dir():
         raise UsageError(f"no archive at {root}: pass --output")

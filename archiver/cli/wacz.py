@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver.exceptions import UsageError
-from archiver.running.runner import ExitCode
+from archiver.running.exitcodes import ExitCode
 
 
 def add_parser(sub: Any) -> None:

@@ -16,6 +16,7 @@ from scrapy.commands import crawl
 from twisted.internet.defer import Deferred
 
 from archiver.exceptions import ArchiveUnwritable, LockedError, SettingError, UsageError
+from archiver.running import startup
 from archiver.running.runner import ExitCode, error_of, failure_code, outcome, summary
 
 if TYPE_CHECKING:
@@ -39,17 +40,18 @@ class Command(crawl.Command):
             super().run(args, opts)  # Scrapy's usage errors
             return
         assert self.crawler_process is not None
-        try:
-            crawler = self._create_crawler(args[0])
-        except KeyError:
-            logger.error("no spider named %r: `scrapy list` names the project's spiders", args[0])
-            self.exitcode = int(ExitCode.USAGE)
-            return
         errors: list[BaseException] = []
-        # CrawlerProcess gives a Deferred, AsyncCrawlerProcess (the asyncio reactor) a Task.
-        started = self.crawler_process.crawl(crawler, **opts.spargs)
-        if isinstance(started, Deferred):
-            started.addErrback(lambda reason: errors.append(error_of(reason)))
+        with startup.collector_paused():
+            try:
+                crawler = self._create_crawler(args[0])
+            except KeyError:
+                logger.error("no spider named %r: `scrapy list` names the project's spiders", args[0])
+                self.exitcode = int(ExitCode.USAGE)
+                return
+            # CrawlerProcess gives a Deferred, AsyncCrawlerProcess (the asyncio reactor) a Task.
+            started = self.crawler_process.crawl(crawler, **opts.spargs)
+            if isinstance(started, Deferred):
+                started.addErrback(lambda reason: errors.append(error_of(reason)))
         self.crawler_process.start()
         if isinstance(started, asyncio.Task) and started.done() and not started.cancelled():
             # Retrieved here, asyncio does not print it again at exit.

@@ -42,7 +42,7 @@ from archiver.store.runlog import SITE_CHANGED_KINDS, now_iso, record_lost_worke
 
 # Stats that are levels, not counts: the merged value is the largest, not the sum.
 _GAUGES = {"archiver/index/posts", "archiver/index/seconds", "memusage/startup", "log_count/max"}
-# OK < PAGES_FAILED < SITE_CHANGED < LOCKED < USAGE < ERROR (archiver.running.runner.ExitCode)
+# OK < PAGES_FAILED < SITE_CHANGED < LOCKED < USAGE < ERROR (archiver.running.exitcodes.ExitCode)
 _SEVERITY = [0, 2, 4, 3, 64, 1]
 
 
