@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from archiver.distributed.addon import redact
 from archiver.exceptions import UsageError
+from archiver.running import startup
 from archiver.running.localredis import LocalRedis, die_with_parent
 from archiver.running.runner import ExitCode, crawl_settings, run_crawl, setting_getter
 from archiver.store.lock import state_folder
@@ -118,7 +119,10 @@ def run_workers(
 
     previous = signal.signal(signal.SIGTERM, forward)
     try:
-        fork = preload(spider, overrides)  # inside: a failing import still stops the redis-server
+        # Inside: a failing import still stops the redis-server. Frozen, what the workers inherit is
+        # neither walked by their collections nor copied into each of them by the collector's writes.
+        with startup.collector_paused():
+            fork = preload(spider, overrides)
         env = {**os.environ, "ARCHIVER_REDIS_URL": url}
         for index in range(1, workers + 1):
             spec = {
