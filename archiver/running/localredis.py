@@ -15,9 +15,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
+
+from archiver.running.scratch import ScratchFolder
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class LocalRedis:
         self.start_timeout = start_timeout
         self.url = ""
         self.process: subprocess.Popen[bytes] | None = None
+        self.scratch: ScratchFolder | None = None
         self.folder: Path | None = None
 
     @staticmethod
@@ -52,7 +54,8 @@ class LocalRedis:
     def start(self) -> str:
         if not self.available(self.executable):
             raise RuntimeError(f"{self.executable} is not installed (Debian: apt-get install redis-server)")
-        self.folder = Path(tempfile.mkdtemp(prefix="archiver-redis-"))  # mode 0700
+        self.scratch = ScratchFolder("redis")  # mode 0700; removed by the next run if this one is killed
+        self.folder = self.scratch.path
         for _attempt in range(5):  # the free port can be taken between the check and the bind
             port = _free_port()
             password = secrets.token_hex(16)
@@ -114,9 +117,9 @@ class LocalRedis:
 
     def stop(self) -> None:
         self._terminate()
-        if self.folder is not None:
-            shutil.rmtree(self.folder, ignore_errors=True)
-            self.folder = None
+        if self.scratch is not None:
+            self.scratch.remove()
+            self.scratch = self.folder = None
 
     def __enter__(self) -> LocalRedis:
         self.start()

@@ -21,11 +21,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -38,6 +36,7 @@ from archiver.exceptions import UsageError
 from archiver.running import startup
 from archiver.running.localredis import LocalRedis, die_with_parent
 from archiver.running.runner import ExitCode, crawl_settings, run_crawl, setting_getter
+from archiver.running.scratch import ScratchFolder
 from archiver.store.lock import state_folder
 from archiver.store.runlog import SITE_CHANGED_KINDS, now_iso, record_lost_workers, site_changes
 
@@ -108,7 +107,8 @@ def run_workers(
             )
         local = LocalRedis()
         url = local.start()
-    folder = Path(tempfile.mkdtemp(prefix="archiver-workers-"))
+    scratch = ScratchFolder("workers")  # removed by the next run if this one is killed
+    folder = scratch.path
     procs: list[subprocess.Popen[bytes] | _Forked] = []
     started, start = time.monotonic(), now_iso()
 
@@ -153,7 +153,7 @@ def run_workers(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        shutil.rmtree(folder, ignore_errors=True)
+        scratch.remove()
         if local is not None:
             local.stop()
     if lost := {i: code for i, (code, s) in enumerate(zip(codes, per_worker, strict=True), 1) if s is None}:

@@ -1,0 +1,112 @@
+"""Scratch folders: private, removed with their run, and swept by the next run when a kill -9 left them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from archiver.running.scratch import OWNER, ScratchFolder, sweep
+from tests.processes import stop
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A run that makes a scratch folder, says where, and waits to be killed.
+OWNER_PROCESS = """
+import sys, time
+from pathlib import Path
+from archiver.running.scratch import ScratchFolder
+folder = ScratchFolder(sys.argv[1], root=Path(sys.argv[2]))
+print(folder.path, flush=True)
+time.sleep(60)
+"""
+
+
+Owner = Callable[[str, Path], tuple[subprocess.Popen[str], Path]]
+
+
+@pytest.fixture
+def start_owner() -> Iterator[Owner]:
+    """Starts owner processes; every one is stopped (and its pipe closed) after the test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(kind: str, root: Path) -> tuple[subprocess.Popen[str], Path]:
+        process = subprocess.Popen(
+            [sys.executable, "-c", OWNER_PROCESS, kind, str(root)],
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        return process, Path(process.stdout.readline().strip())
+
+    yield start
+    for process in started:
+        stop(process)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+
+
+def test_a_folder_is_private_and_goes_with_its_run(tmp_path: Path) -> None:
+    folder = ScratchFolder("workers", root=tmp_path)
+    assert folder.path.parent == tmp_path and folder.path.name.startswith("archiver-workers-")
+    assert stat.S_IMODE(folder.path.stat().st_mode) == 0o700
+    (folder.path / "worker-1.stats.json").write_text("{}")
+    folder.remove()
+    assert not folder.path.exists()
+    folder.remove()  # twice is harmless
+
+
+def test_the_next_run_removes_what_a_killed_run_left_and_keeps_a_live_runs(tmp_path: Path, start_owner: Owner) -> None:
+    killed, left = start_owner("workers", tmp_path)
+    _live, kept = start_owner("workers", tmp_path)
+    (left / "redis.conf").write_text("requirepass secret\n")
+    kill(killed)
+    assert left.is_dir()  # nothing removes it by itself
+    mine = ScratchFolder("workers", root=tmp_path)
+    assert not left.exists()
+    assert kept.is_dir() and (kept / OWNER).exists()
+    mine.remove()
+
+
+def test_the_sweep_leaves_other_kinds_folders_without_an_owner_file_and_links_alone(
+    tmp_path: Path, start_owner: Owner
+) -> None:
+    killed, other_kind = start_owner("redis", tmp_path)
+    kill(killed)
+    being_made = tmp_path / "archiver-workers-abc123"
+    being_made.mkdir()
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / OWNER).touch()
+    (tmp_path / "archiver-workers-link").symlink_to(target)
+    (tmp_path / "archiver-workers-file").write_text("")
+    assert sweep("workers", tmp_path) == []
+    assert other_kind.is_dir() and being_made.is_dir() and target.is_dir()
+    assert sweep("redis", tmp_path) == [other_kind]
+
+
+def test_a_missing_temporary_folder_sweeps_nothing(tmp_path: Path) -> None:
+    assert sweep("workers", tmp_path / "absent") == []
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs to chown a folder to another user")
+def test_another_users_folder_is_left_alone(tmp_path: Path, start_owner: Owner) -> None:
+    killed, theirs = start_owner("workers", tmp_path)
+    kill(killed)
+    os.chown(theirs, 65534, 65534)
+    assert sweep("workers", tmp_path) == []
+    assert theirs.is_dir()
