@@ -8,13 +8,15 @@ cannot, and cron would leave a pair behind for every such run, for ever.
 Each folder holds a ``.owner`` file its run keeps locked (``flock``) while it lives: the kernel
 releases the lock when the last process holding it dies, however it dies, and whatever PID
 namespace it ran in. Before making a folder, a run removes the folders of the same kind whose
-lock it can take. A folder without an owner file (one being made this instant, or not
-ours) is left alone.
+lock it can take. A folder without an owner file (one being made this instant, or not ours,
+or on a file system without ``flock``) is left alone, and so is an owner file that is not a
+regular file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -35,15 +37,39 @@ class ScratchFolder:
         self.root = Path(root or tempfile.gettempdir())
         sweep(kind, self.root)
         self.path = Path(tempfile.mkdtemp(prefix=f"archiver-{kind}-", dir=self.root))
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        self._fd: int | None = os.open(self.path / OWNER, flags, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)  # forked workers share it: the folder lives while any of them does
+        try:
+            self._fd: int | None = _locked_owner(self.path)
+        except OSError:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _locked_owner(folder: Path) -> int | None:
+    """The owner file's descriptor, locked; None where the file system has no ``flock`` (never swept then).
+
+    The file is locked under another name and renamed: a sweep that found ``.owner`` unlocked
+    before this process had locked it would remove a live run's folder.
+    """
+    making = folder / (OWNER + ".new")
+    fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # forked workers share it: the folder lives while any of them does
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOLCK, errno.EINVAL):
+            os.close(fd)
+            raise
+        os.close(fd)
+        making.unlink()
+        logger.debug("%s cannot be locked (%s): a next run will not sweep it if this one is killed", folder, exc)
+        return None
+    os.rename(making, folder / OWNER)
+    return fd
 
 
 def sweep(kind: str, root: Path) -> list[Path]:
@@ -69,13 +95,15 @@ def sweep(kind: str, root: Path) -> list[Path]:
 
 
 def _abandoned(folder: Path) -> bool:
-    try:
-        fd = os.open(folder / OWNER, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:  # not blocking: a FIFO put there must not hang the run (which holds the archive's lock)
+        fd = os.open(folder / OWNER, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError:  # no owner file: being made now, or not a folder of this kind
         return False
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # held: its run is alive
+    except OSError:  # held: its run is alive (or the file system cannot tell: keep it)
         return False
     finally:
         with contextlib.suppress(OSError):

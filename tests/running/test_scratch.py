@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import stat
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from archiver.running import scratch
 from archiver.running.scratch import OWNER, ScratchFolder, sweep
 from tests.processes import stop
 
@@ -110,3 +112,42 @@ def test_another_users_folder_is_left_alone(tmp_path: Path, start_owner: Owner) 
     os.chown(theirs, 65534, 65534)
     assert sweep("workers", tmp_path) == []
     assert theirs.is_dir()
+
+
+def test_a_sweep_while_a_folder_is_being_made_leaves_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Another run's sweep lands between the owner file's creation and its lock.
+    real_flock = scratch.fcntl.flock
+    swept: list[list[Path]] = []
+
+    def flock_after_a_sweep(fd: int, operation: int) -> None:
+        if operation == scratch.fcntl.LOCK_EX and not swept:
+            swept.append(sweep("workers", tmp_path))
+        real_flock(fd, operation)
+
+    monkeypatch.setattr(scratch.fcntl, "flock", flock_after_a_sweep)
+    folder = ScratchFolder("workers", root=tmp_path)
+    assert swept == [[]] and folder.path.is_dir() and (folder.path / OWNER).is_file()
+    assert sweep("workers", tmp_path) == []  # locked, under its own name
+    folder.remove()
+
+
+def test_an_owner_file_that_is_a_fifo_does_not_hang_the_sweep(tmp_path: Path) -> None:
+    folder = tmp_path / "archiver-workers-fifo"
+    folder.mkdir()
+    os.mkfifo(folder / OWNER)
+    assert sweep("workers", tmp_path) == []
+    assert folder.is_dir()
+
+
+def test_without_flock_a_run_still_gets_its_folder_and_no_sweep_removes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_flock(fd: int, operation: int) -> None:
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    monkeypatch.setattr(scratch.fcntl, "flock", no_flock)
+    folder = ScratchFolder("workers", root=tmp_path)
+    assert folder.path.is_dir() and list(folder.path.iterdir()) == []
+    assert sweep("workers", tmp_path) == []
+    folder.remove()
+    assert not folder.path.exists()
