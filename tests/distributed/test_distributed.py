@@ -30,7 +30,7 @@ from archiver.devserver.server import SiteServer
 from archiver.distributed import addon as distributed
 from archiver.exceptions import SettingError
 from archiver.running import workers
-from tests.crawlrun import REPO, SITE_URL, archiver_env, crawl, run_archiver
+from tests.crawlrun import REPO, SITE_URL, archiver_env, children, crawl, run_archiver, workers_run_under_way
 
 pytestmark = pytest.mark.slow
 POST_PAGE = r"/\d{4}/\d{2}/\d{2}/"
@@ -401,23 +401,9 @@ def test_a_worker_killed_midway_leaves_an_error_line_and_status_is_not_ok(tmp_pa
     # A worker killed by a signal writes no run report: the parent writes one for the run.
     out = tmp_path / "out"
     with SiteServer(demo_site, delay=0.3, max_seconds=300) as server:
-        command = [sys.executable, "-m", "archiver", "crawl", "finews", "--start-url", SITE_URL, "--output", str(out)]
-        main = subprocess.Popen(
-            [*command, "--workers", "2", "--concurrency", "1"],
-            cwd=REPO,
-            env=archiver_env(server.proxy_url),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        main = workers_run_under_way(out, archiver_env(server.proxy_url), server.count)
         try:
-            deadline = time.monotonic() + 60
-            while server.count() < 3 and time.monotonic() < deadline:  # both workers are crawling
-                time.sleep(0.1)
-            children = subprocess.run(
-                ["ps", "-o", "pid=,args=", "--ppid", str(main.pid)], capture_output=True, text=True, check=True
-            ).stdout.split("\n")
-            worker = next(int(line.split()[0]) for line in children if line.strip() and "redis-server" not in line)
+            worker = next(pid for pid, args in children(main.pid).items() if "redis-server" not in args)
             subprocess.run(["kill", "-9", str(worker)], check=True)
             _, stderr = main.communicate(timeout=240)
         finally:
@@ -429,50 +415,3 @@ def test_a_worker_killed_midway_leaves_an_error_line_and_status_is_not_ok(tmp_pa
     assert last["status"] == "error" and "(exit -9) ended before its run report" in last["error"], last
     status = run_archiver("status", str(out))
     assert status.returncode != 0, status.stdout
-
-
-def test_the_scratch_folders_a_killed_run_left_are_removed_by_the_next_run(tmp_path: Path, demo_site: Path) -> None:
-    # kill -9 of the command: its workers and redis-server die with it, its folders cannot.
-    out, scratch = tmp_path / "out", tmp_path / "tmp"
-    scratch.mkdir()
-    env = {**archiver_env(None), "TMPDIR": str(scratch)}
-    with SiteServer(demo_site, delay=0.3, max_seconds=300) as server:
-        env["http_proxy"] = server.proxy_url
-        command = [sys.executable, "-m", "archiver", "crawl", "finews", "--start-url", SITE_URL, "--output", str(out)]
-        main = subprocess.Popen(
-            [*command, "--workers", "2", "--concurrency", "1"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while server.count() < 3 and time.monotonic() < deadline:  # both workers are crawling
-                time.sleep(0.1)
-            left = sorted(p.name.rsplit("-", 1)[0] for p in scratch.iterdir())
-            assert left == ["archiver-redis", "archiver-workers"], left
-            children = subprocess.run(
-                ["ps", "-o", "pid=", "--ppid", str(main.pid)], capture_output=True, text=True, check=True
-            ).stdout.split()
-        finally:
-            main.kill()
-            main.wait()
-        # The workers and the redis-server get SIGTERM from the kernel as their parent dies.
-        deadline = time.monotonic() + 60
-        while any(running(int(pid)) for pid in children) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert len(list(scratch.iterdir())) == 2
-        again = subprocess.run(
-            [*command, "--workers", "2"], cwd=REPO, env=env, capture_output=True, text=True, timeout=240
-        )
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert list(scratch.iterdir()) == []
-
-
-def running(pid: int) -> bool:
-    """Whether a process (not ours to reap) still runs: a zombie holds no files any more."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from archiver.devserver.server import SiteServer
 from archiver.running import scratch
 from archiver.running.scratch import OWNER, ScratchFolder, sweep
+from tests.crawlrun import REPO, archiver_env, children, crawl, workers_run_under_way
 from tests.processes import stop
-
-REPO = Path(__file__).resolve().parents[2]
 
 # A run that makes a scratch folder, says where, and waits to be killed.
 OWNER_PROCESS = """
@@ -42,7 +44,7 @@ def start_owner() -> Iterator[Owner]:
         process = subprocess.Popen(
             [sys.executable, "-c", OWNER_PROCESS, kind, str(root)],
             cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
+            env=archiver_env(None),
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -151,3 +153,39 @@ def test_without_flock_a_run_still_gets_its_folder_and_no_sweep_removes_it(
     assert sweep("workers", tmp_path) == []
     folder.remove()
     assert not folder.path.exists()
+
+
+@pytest.mark.slow
+def test_the_scratch_folders_a_killed_run_left_are_removed_by_the_next_run(tmp_path: Path, demo_site: Path) -> None:
+    # kill -9 of the command: its workers and redis-server die with it, its folders cannot.
+    pytest.importorskip("scrapy_redis", reason="needs scrapy-redis: pip install -e '.[test]'")
+    if not shutil.which("redis-server"):
+        pytest.skip("needs redis-server (Debian: apt-get install redis-server)")
+    out, scratch_root = tmp_path / "out", tmp_path / "tmp"
+    scratch_root.mkdir()
+    with SiteServer(demo_site, delay=0.3, max_seconds=300) as server:
+        env = {**archiver_env(server.proxy_url), "TMPDIR": str(scratch_root)}
+        main = workers_run_under_way(out, env, server.count)
+        try:
+            left = sorted(p.name.rsplit("-", 1)[0] for p in scratch_root.iterdir())
+            assert left == ["archiver-redis", "archiver-workers"], left
+            started = list(children(main.pid))
+        finally:
+            main.kill()
+            main.communicate()
+        # The workers and the redis-server get SIGTERM from the kernel as their parent dies.
+        deadline = time.monotonic() + 60
+        while any(running(pid) for pid in started) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(list(scratch_root.iterdir())) == 2
+        again = crawl(out, server.proxy_url, "--workers", "2", env={"TMPDIR": str(scratch_root)}, timeout=240)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert list(scratch_root.iterdir()) == []
+
+
+def running(pid: int) -> bool:
+    """Whether a process (not ours to reap) still runs: a zombie holds no files any more."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
