@@ -30,9 +30,14 @@ CLIENTS = {
 TWISTED_HANDLER_MODULE = "scrapy.core.downloader.handlers.http11"
 
 
+def client_name(settings: BaseSettings) -> str:
+    """``ARCHIVER_HTTP_CLIENT`` as written, without case or surrounding spaces."""
+    return str(settings.get("ARCHIVER_HTTP_CLIENT") or "").strip().lower()
+
+
 def http_handler(settings: BaseSettings) -> str:
     """The import path of the download handler ``ARCHIVER_HTTP_CLIENT`` names."""
-    name = str(settings.get("ARCHIVER_HTTP_CLIENT") or "").strip().lower()
+    name = client_name(settings)
     if name not in CLIENTS:
         raise config.SettingError(
             f"ARCHIVER_HTTP_CLIENT={settings.get('ARCHIVER_HTTP_CLIENT')!r} is not a client: use "
@@ -63,6 +68,6 @@ def of_twisted_handler(obj: object) -> bool:
 
 def uses_twisted(settings: BaseSettings) -> bool:
     """Whether a run of these settings may fetch through Twisted's handler (before the add-ons have run)."""
-    chosen = CLIENTS.get(str(settings.get("ARCHIVER_HTTP_CLIENT") or "").strip().lower())
+    chosen = CLIENTS.get(client_name(settings))
     named = settings.getdict("DOWNLOAD_HANDLERS")
     return any(of_twisted_handler(handler) for handler in (chosen, named.get("http"), named.get("https")) if handler)

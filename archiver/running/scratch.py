@@ -61,10 +61,9 @@ def _locked_owner(folder: Path) -> int | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # forked workers share it: the folder lives while any of them does
     except OSError as exc:
-        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOLCK, errno.EINVAL):
-            os.close(fd)
-            raise
         os.close(fd)
+        if exc.errno not in (errno.EOPNOTSUPP, errno.ENOLCK, errno.EINVAL):
+            raise
         making.unlink()
         logger.debug("%s cannot be locked (%s): a next run will not sweep it if this one is killed", folder, exc)
         return None
